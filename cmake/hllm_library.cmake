@@ -24,5 +24,6 @@ function(hllm_test name dir)
   add_executable(${name} ${sources})
   target_link_libraries(${name} PRIVATE ${ARGN} hllm_test_support GTest::gtest_main)
   gtest_discover_tests(${name} DISCOVERY_MODE PRE_TEST WORKING_DIRECTORY ${PROJECT_SOURCE_DIR}
+                       TEST_PREFIX "${name}."
                        PROPERTIES LABELS ${name})
 endfunction()

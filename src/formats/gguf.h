@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -37,7 +38,13 @@ enum class GgufValueType : uint32_t {
   FLOAT64 = 12,
 };
 
+// Returns the name of a value type as the GGUF specification writes it ("uint32", "string"), or
+// "unknown(N)".
 std::string_view gguf_value_type_name(GgufValueType type);
+
+// Deepest nesting of arrays inside arrays that the reader accepts and the writer writes. An array
+// of scalars has depth 1. The limit keeps the recursive reader's stack use bounded.
+inline constexpr int kGgufMaxArrayDepth = 8;
 
 // One metadata value. Integers of every width are held as int64_t or uint64_t, floats as double;
 // type records the width stored in the file so a writer can reproduce it.
@@ -48,10 +55,16 @@ struct GgufValue {
   GgufValueType element_type = GgufValueType::UINT8;  // for ARRAY: the type of its elements
   std::variant<uint64_t, int64_t, double, bool, std::string, Array> data;
 
+  static GgufValue u8(uint8_t v);
+  static GgufValue i8(int8_t v);
+  static GgufValue u16(uint16_t v);
+  static GgufValue i16(int16_t v);
   static GgufValue u32(uint32_t v);
   static GgufValue i32(int32_t v);
   static GgufValue u64(uint64_t v);
+  static GgufValue i64(int64_t v);
   static GgufValue f32(float v);
+  static GgufValue f64(double v);
   static GgufValue boolean(bool v);
   static GgufValue string(std::string v);
   static GgufValue array(GgufValueType element_type, Array items);
@@ -59,6 +72,8 @@ struct GgufValue {
 
   bool is_integer() const;
   bool is_float() const;
+
+  bool operator==(const GgufValue& other) const = default;
 };
 
 // One tensor description from the file's tensor table.
@@ -69,7 +84,7 @@ struct GgufTensorInfo {
   std::array<int64_t, 4> ne{1, 1, 1, 1};  // elements per dimension, fastest first
   uint64_t offset = 0;                    // from the start of the data section
   uint64_t n_bytes = 0;
-  const uint8_t* data = nullptr;          // into the memory map
+  const uint8_t* data = nullptr;          // into the memory map, or the buffer given to parse()
 
   int64_t n_elements() const { return ne[0] * ne[1] * ne[2] * ne[3]; }
 };
@@ -87,6 +102,8 @@ class GgufFile {
   const std::string& path() const { return path_; }
   uint32_t version() const { return version_; }
   size_t alignment() const { return alignment_; }
+  // Returns where the data section starts. It can exceed file_size() in a file without tensors,
+  // because such files may end before the padding.
   size_t data_offset() const { return data_offset_; }
   size_t file_size() const { return size_; }
 
@@ -114,6 +131,8 @@ class GgufFile {
  private:
   GgufFile() = default;
   void read(const uint8_t* data, size_t size);
+  [[noreturn]] void fail_type(std::string_view key, std::string_view expected,
+                              const GgufValue& value) const;
 
   std::string path_;
   std::unique_ptr<MappedFile> file_;
@@ -123,6 +142,9 @@ class GgufFile {
   size_t data_offset_ = 0;
   std::vector<std::pair<std::string, GgufValue>> metadata_;
   std::vector<GgufTensorInfo> tensors_;
+  // Views into the names above, which never move after read() returns.
+  std::unordered_map<std::string_view, size_t> metadata_index_;
+  std::unordered_map<std::string_view, size_t> tensor_index_;
 };
 
 }  // namespace hllm
