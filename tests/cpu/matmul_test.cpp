@@ -1,11 +1,13 @@
 // MulMat and MulMatId against a float64 reference that dequantizes the weights with
-// dequantize_row, for every weight type with a kernel, on every SIMD target this CPU runs.
+// dequantize_row and converts the input as llama.cpp does for each weight type, for every weight
+// type with a kernel, on every SIMD target this CPU runs.
 #ifndef HWY_WANT_AVX3_DL
 #define HWY_WANT_AVX3_DL  // as the kernels are built, so the VNNI target is tested too
 #endif
 #include <gtest/gtest.h>
 #include <hwy/targets.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
@@ -18,6 +20,7 @@
 #include "backends/cpu/matmul_internal.h"
 #include "formats/quant/quant.h"
 #include "util/error.h"
+#include "util/half.h"
 #include "util/thread_pool.h"
 
 namespace hllm::cpu {
@@ -120,24 +123,83 @@ double norm(const std::vector<double>& v) {
   return std::sqrt(sum);
 }
 
-// Allowed error of one output: dot(w, x) with w a dequantized weight row.
-double tolerance(GgmlType type, const std::vector<double>& w, const std::vector<double>& x) {
-  // Float32 products summed in vectors of up to 16 lanes: about k / 16 + 16 roundings of
-  // relative size FLT_EPSILON on partial sums bounded by |w| |x|; a factor 4 of headroom.
-  const auto k = static_cast<double>(w.size());
-  double allowed = 4.0 * (k / 16.0 + 16.0) * FLT_EPSILON * norm(w) * norm(x);
-  if (!matmul::uses_int8_path(type)) return allowed;
-  // Quantized weights meet int8 activations: each activation moves by at most d / 2 with
-  // d = (max |x| of its 32-element block) / 127. These independent, uniform rounding errors
-  // give the dot product a standard deviation of sqrt(sum w^2 d^2 / 12); allow 6 of them.
-  double variance = 0.0;
-  for (size_t block = 0; block < w.size(); block += 32) {
-    double max_abs = 0.0;
-    for (size_t i = block; i < block + 32; ++i) max_abs = std::max(max_abs, std::fabs(x[i]));
-    const double d = max_abs / 127.0;
-    for (size_t i = block; i < block + 32; ++i) variance += w[i] * w[i] * d * d / 12.0;
+// The format that llama.cpp's CPU backend converts the input to before its dot products with
+// weights of type (ggml's vec_dot_type), which the kernels reproduce.
+GgmlType activation_type(GgmlType type) {
+  switch (type) {
+    case GgmlType::F32:
+    case GgmlType::F16:
+    case GgmlType::BF16:
+      return type;
+    case GgmlType::Q8_0:
+    case GgmlType::Q4_0:
+    case GgmlType::Q5_0:
+      return GgmlType::Q8_0;
+    case GgmlType::Q4_1:
+    case GgmlType::Q5_1:
+      return GgmlType::Q8_1;
+    default:
+      return GgmlType::Q8_K;
   }
-  return allowed + 6.0 * std::sqrt(variance);
+}
+
+// One input row as the kernels multiply it: converted to activation_type(type) with the
+// reference quantizers, then back to float.
+struct ActivationRow {
+  std::vector<double> values;
+  // Q8_1 only: per 32-element block, the stored fp16 s minus the sum of the block's values. A
+  // weight block's min multiplies s, which differs from that sum by the fp16 roundings.
+  std::vector<double> min_excess;
+};
+
+ActivationRow convert_activation(GgmlType weight_type, const std::vector<double>& x) {
+  const GgmlType type = activation_type(weight_type);
+  const auto k = static_cast<int64_t>(x.size());
+  const std::vector<float> source(x.begin(), x.end());
+  std::vector<uint8_t> bytes(row_size(type, k));
+  quantize_row(type, source.data(), bytes.data(), k);
+  std::vector<float> converted(k);
+  dequantize_row(type, bytes.data(), converted.data(), k);
+
+  ActivationRow row;
+  row.values.assign(converted.begin(), converted.end());
+  if (type == GgmlType::Q8_1) {
+    const auto* blocks = reinterpret_cast<const BlockQ8_1*>(bytes.data());
+    for (int64_t b = 0; b < k / kLegacyBlockSize; ++b) {
+      double sum = 0.0;
+      for (int i = 0; i < kLegacyBlockSize; ++i) sum += row.values[b * kLegacyBlockSize + i];
+      row.min_excess.push_back(fp16_to_float(blocks[b].s) - sum);
+    }
+  }
+  return row;
+}
+
+// dot(w, x) of a dequantized weight row w (stored as `bytes`) and a converted input row x, with
+// the min term of Q4_1 and Q5_1 taken against s as llama.cpp does.
+double reference_dot(GgmlType type, const uint8_t* bytes, const std::vector<double>& w,
+                     const ActivationRow& x) {
+  double sum = 0.0;
+  for (size_t i = 0; i < w.size(); ++i) sum += w[i] * x.values[i];
+  for (size_t b = 0; b < x.min_excess.size(); ++b) {
+    // Q4_1 and Q5_1 blocks both start with the fp16 scale d and then the fp16 min m.
+    uint16_t min_bits;
+    std::memcpy(&min_bits, bytes + b * type_traits(type).type_size + sizeof(uint16_t),
+                sizeof min_bits);
+    sum += fp16_to_float(min_bits) * x.min_excess[b];
+  }
+  return sum;
+}
+
+// Allowed error of one output: dot(w, x) with w a dequantized weight row and x the converted
+// input row. Only float32 rounding remains, because the reference converts the input exactly as
+// the kernels do. Products summed in vectors of up to 16 lanes see about k / 16 + 16 roundings of
+// relative size FLT_EPSILON on partial sums bounded by |w| |x|. Types with mins get twice that,
+// because the kernels sum the scaled codes and the mins separately and those parts may cancel.
+// A factor 4 leaves headroom.
+double tolerance(GgmlType type, const std::vector<double>& w, const std::vector<double>& x) {
+  const auto k = static_cast<double>(w.size());
+  const double mins = matmul::uses_int8_path(type) && matmul::weight_packing(type).has_min ? 2 : 1;
+  return mins * 4.0 * (k / 16.0 + 16.0) * FLT_EPSILON * norm(w) * norm(x);
 }
 
 // Worst violation over all outputs, reported with its place.
@@ -194,17 +256,17 @@ void check_mul_mat(GgmlType type, std::array<int64_t, 4> weight_ne, std::array<i
       const int64_t w3 = i3 / (input_ne[3] / weight_ne[3]);
       for (int64_t n = 0; n < input_ne[1]; ++n) {
         for (int64_t i = 0; i < k; ++i) x[i] = input.at(i, n, i2, i3);
+        const ActivationRow converted = convert_activation(type, x);
         for (int64_t m = 0; m < rows; ++m) {
-          const float* row = weights.values.data() + ((w3 * weight_ne[2] + w2) * rows + m) * k;
-          double expected = 0.0;
-          for (int64_t i = 0; i < k; ++i) {
-            w[i] = row[i];
-            expected += w[i] * x[i];
-          }
+          const int64_t weight_row = (w3 * weight_ne[2] + w2) * rows + m;
+          const float* row = weights.values.data() + weight_row * k;
+          for (int64_t i = 0; i < k; ++i) w[i] = row[i];
+          const uint8_t* bytes = weights.bytes.data() + weight_row * weights.tensor.nb[1];
+          const double expected = reference_dot(type, bytes, w, converted);
           const double actual = out[((i3 * input_ne[2] + i2) * input_ne[1] + n) * rows + m];
           check.add("output [" + std::to_string(m) + ", " + std::to_string(n) + ", " +
                         std::to_string(i2) + ", " + std::to_string(i3) + "]",
-                    expected, actual, tolerance(type, w, x));
+                    expected, actual, tolerance(type, w, converted.values));
         }
       }
     }
@@ -274,6 +336,59 @@ TEST(MulMat, BroadcastOverDims2And3) {
   }
 }
 
+// Places one probe input row at `position` among `n_columns` random rows, multiplies on `threads`
+// threads and returns the probe's M outputs.
+std::vector<float> probe_outputs(Weights& weights, const std::vector<float>& probe,
+                                 int64_t n_columns, int64_t position, int threads) {
+  const int64_t k = weights.tensor.ne[0];
+  const int64_t rows = weights.tensor.ne[1];
+  Input input = make_input({k, n_columns, 1, 1}, Layout::Contiguous, 43);
+  std::copy(probe.begin(), probe.end(), input.storage.begin() + position * k);
+  const std::vector<float> out = run_mul_mat(weights.tensor, input.tensor, threads);
+  return std::vector<float>(out.begin() + position * rows, out.begin() + (position + 1) * rows);
+}
+
+// An output's bits must not depend on where its column falls: alone (as in decoding), at each
+// place of a full tile, in a remainder tile, after a column chunk boundary, or with the weight
+// rows split differently over threads. Batched sequences rely on this to stay identical.
+TEST(MulMat, ColumnPositionKeepsBits) {
+  for_each_target([] {
+    for (GgmlType type : kWeightTypes) {
+      SCOPED_TRACE(std::string(type_name(type)) + " on " + matmul::kernel_target_name());
+      const int64_t k = test_k(type);
+      const int64_t rows = 13;  // three full row tiles and a remainder
+      Weights weights = make_weights(type, {k, rows, 1, 1}, 3);
+      const std::vector<float> probe = random_floats(k, 41);
+      const std::vector<float> alone = probe_outputs(weights, probe, 1, 0, 1);
+      struct Placement {
+        int64_t n_columns;
+        int64_t position;
+        int threads;
+      };
+      std::vector<Placement> placements;
+      for (int64_t n_columns : {2, 3, 4, 5, 6, 7, 9}) {
+        for (int64_t position = 0; position < n_columns; ++position) {
+          placements.push_back({n_columns, position, 1});
+        }
+      }
+      placements.push_back({1, 0, 2});
+      placements.push_back({7, 6, 2});
+      // More columns than one chunk of packed activations holds for these row lengths.
+      placements.push_back({3001, 2999, 2});
+      placements.push_back({3001, 3000, 1});
+      for (const Placement& p : placements) {
+        const std::vector<float> out =
+            probe_outputs(weights, probe, p.n_columns, p.position, p.threads);
+        for (int64_t m = 0; m < rows; ++m) {
+          ASSERT_EQ(float_to_bits(out[m]), float_to_bits(alone[m]))
+              << "row " << m << " of column " << p.position << " of " << p.n_columns << " on "
+              << p.threads << " threads: " << out[m] << ", alone: " << alone[m];
+        }
+      }
+    }
+  });
+}
+
 TEST(MulMat, RejectsMismatchedRowLength) {
   Weights weights = make_weights(GgmlType::Q8_0, {64, 3, 1, 1}, 1);
   Input input = make_input({96, 2, 1, 1}, Layout::Contiguous, 2);
@@ -284,6 +399,95 @@ TEST(MulMat, SupportsListedTypesOnly) {
   for (GgmlType type : kWeightTypes) EXPECT_TRUE(mul_mat_supports(type)) << type_name(type);
   EXPECT_FALSE(mul_mat_supports(GgmlType::IQ2_XXS));
   EXPECT_FALSE(mul_mat_supports(GgmlType::I32));
+}
+
+// An input row of k elements: random values, except that the first 32-element block and, when k
+// allows, the second 256-element block become exact halves after scaling, so that the rounding
+// of ties shows. In the first block max |x| = 127 gives d = 1 (and Q8_K's iscale = -1). In the
+// second 256-element block x_max = -127 gives Q8_K's iscale = 1.
+std::vector<float> activation_with_ties(int64_t k) {
+  std::vector<float> x = random_floats(k, 53);
+  for (int i = 0; i < 32; ++i) x[i] = static_cast<float>(i % 2 == 0 ? i : -i) + 0.5f;
+  x[31] = 127.0f;
+  if (k >= 512) {
+    for (int i = 0; i < 256; ++i) x[256 + i] = static_cast<float>(i % 7 - 3) + 0.5f;
+    x[300] = -127.0f;
+  }
+  return x;
+}
+
+// The packed activation row must hold exactly the codes and scales of the reference quantizers
+// (quantize_row with Q8_0, Q8_1 or Q8_K), which follow llama.cpp's.
+void check_packed_activation(GgmlType weight_type, int64_t k) {
+  SCOPED_TRACE(std::string(type_name(weight_type)) + " on " + matmul::kernel_target_name());
+  const matmul::WeightPacking packing = matmul::weight_packing(weight_type);
+  const std::vector<float> x = activation_with_ties(k);
+  std::vector<std::byte> memory(matmul::packed_activation_bytes(k));
+  matmul::quantize_activation(x.data(), k, packing, memory.data());
+  const matmul::PackedActivation packed = matmul::view_activation(memory.data(), k);
+
+  const GgmlType type = activation_type(weight_type);
+  std::vector<uint8_t> bytes(row_size(type, k));
+  quantize_row(type, x.data(), bytes.data(), k);
+  for (int64_t i = 0; i < k; ++i) {
+    int code = 0;
+    float scale = 0.0f;
+    if (type == GgmlType::Q8_K) {
+      const BlockQ8_K& block = reinterpret_cast<const BlockQ8_K*>(bytes.data())[i / 256];
+      code = block.qs[i % 256];
+      scale = block.d;
+      if (i % matmul::kMinGroup == 0) {
+        EXPECT_EQ(packed.sums[i / matmul::kMinGroup],
+                  block.d * static_cast<float>(block.bsums[i % 256 / matmul::kMinGroup]))
+            << "sum of the group at " << i;
+      }
+    } else if (type == GgmlType::Q8_1) {
+      const BlockQ8_1& block = reinterpret_cast<const BlockQ8_1*>(bytes.data())[i / 32];
+      code = block.qs[i % 32];
+      scale = fp16_to_float(block.d);
+      if (i % 32 == 0) {
+        EXPECT_EQ(packed.sums[i / matmul::kMinGroup], fp16_to_float(block.s)) << "s at " << i;
+        EXPECT_EQ(packed.sums[i / matmul::kMinGroup + 1], 0.0f) << "second group at " << i;
+      }
+    } else {
+      const BlockQ8_0& block = reinterpret_cast<const BlockQ8_0*>(bytes.data())[i / 32];
+      code = block.qs[i % 32];
+      scale = fp16_to_float(block.d);
+    }
+    ASSERT_EQ(packed.q[i], code) << "code " << i << " of x = " << x[i];
+    ASSERT_EQ(packed.scale[i / matmul::kLaneWidth], scale) << "scale of element " << i;
+  }
+}
+
+TEST(QuantizeActivation, MatchesReferenceQuantizers) {
+  for_each_target([] {
+    for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_1, GgmlType::Q4_K}) {
+      check_packed_activation(type, 512);
+    }
+    check_packed_activation(GgmlType::Q5_0, 96);  // not a multiple of the 64-element SIMD step
+  });
+}
+
+// Rounding to F16 and BF16 must match the scalar converters, to nearest even, including fp16
+// subnormals, values that overflow fp16, and the vector tail.
+TEST(RoundToType, MatchesScalarConverters) {
+  std::vector<float> x = random_floats(1003, 61);
+  const float special[] = {1e-7f, -3e-6f, 6.1e-5f, 65504.0f, 65520.0f, -1e5f, 1.0f + 0x1p-11f,
+                           1.0f + 0x1p-8f, 0.0f, -0.0f, 3.0f * 0x1p-25f};
+  std::copy(std::begin(special), std::end(special), x.begin() + 500);
+  for_each_target([&] {
+    for (GgmlType type : {GgmlType::F16, GgmlType::BF16}) {
+      SCOPED_TRACE(std::string(type_name(type)) + " on " + matmul::kernel_target_name());
+      std::vector<float> rounded(x.size());
+      matmul::round_to_type(type, x.data(), rounded.data(), static_cast<int64_t>(x.size()));
+      for (size_t i = 0; i < x.size(); ++i) {
+        const float expected = type == GgmlType::F16 ? fp16_to_float(float_to_fp16(x[i]))
+                                                     : bf16_to_float(float_to_bf16(x[i]));
+        ASSERT_EQ(float_to_bits(rounded[i]), float_to_bits(expected))
+            << "element " << i << " = " << x[i] << ": " << rounded[i] << ", expected " << expected;
+      }
+    }
+  });
 }
 
 struct IdProblem {

@@ -4,7 +4,8 @@
 // kTileRows, unpacks each tile once per chunk of columns, and computes kTileRows x kTileColumns
 // dot products per kernel call so every weight byte loaded is reused across columns. Quantized
 // weights meet activations quantized once per product to int8; F32, F16 and BF16 weights meet the
-// float activations.
+// float activations, rounded to F16 or BF16 for those weight types. Both follow llama.cpp's CPU
+// backend, whose reference outputs the model tests compare against.
 #include <algorithm>
 #include <cstdint>
 #include <vector>
@@ -111,7 +112,7 @@ void run_int8(const Problem& problem, const Inputs& inputs, ThreadPool& pool) {
         gather_row(inputs.row(i), inputs.tensor->nb[0], k, gathered.data());
         row = gathered.data();
       }
-      matmul::quantize_activation(row, k, packing.offset, activations + i * activation_bytes);
+      matmul::quantize_activation(row, k, packing, activations + i * activation_bytes);
     }
   });
 
@@ -152,22 +153,35 @@ void run_int8(const Problem& problem, const Inputs& inputs, ThreadPool& pool) {
   });
 }
 
-// F32, F16 and BF16 weights with float activations.
+// F32, F16 and BF16 weights with float activations. For F16 and BF16 weights the activations are
+// first rounded to the weight type, as llama.cpp converts them, so that every product of two
+// elements is exact in float32.
 void run_float(const Problem& problem, const Inputs& inputs, ThreadPool& pool) {
   const int64_t k = problem.k;
+  const bool round = problem.type != GgmlType::F32;
   std::vector<const float*> rows(inputs.count());
   thread_local std::vector<std::byte> copy_buffer;
   float* copies = nullptr;
-  if (!inputs.rows_contiguous()) {
+  if (round || !inputs.rows_contiguous()) {
     copies = reinterpret_cast<float*>(thread_buffer(copy_buffer, sizeof(float) * k * rows.size()));
   }
-  for (int64_t i = 0; i < inputs.count(); ++i) {
-    if (copies == nullptr) {
+  if (copies == nullptr) {
+    for (int64_t i = 0; i < inputs.count(); ++i) {
       rows[i] = reinterpret_cast<const float*>(inputs.row(i));
-    } else {
-      gather_row(inputs.row(i), inputs.tensor->nb[0], k, copies + i * k);
-      rows[i] = copies + i * k;
     }
+  } else {
+    pool.parallel_for(inputs.count(), [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        float* copy = copies + i * k;
+        const auto* row = reinterpret_cast<const float*>(inputs.row(i));
+        if (!inputs.rows_contiguous()) {
+          gather_row(inputs.row(i), inputs.tensor->nb[0], k, copy);
+          row = copy;
+        }
+        if (round) matmul::round_to_type(problem.type, row, copy, k);
+        rows[i] = copy;
+      }
+    });
   }
 
   const int64_t chunk = column_chunk(sizeof(float) * k);

@@ -5,7 +5,9 @@
 // a few rows at a time, into one common form: unsigned 8-bit codes q, a float scale for every
 // group of 4 codes and a float min for every 16 codes, so that an element is scale * q + min
 // minus the type's constant offset times scale. Activations are quantized once per product to
-// int8 with one scale per 32 elements. One int8 tile kernel then serves every weight type.
+// int8 exactly as llama.cpp quantizes them for the weight type (see ActivationFormat), so each
+// dot product equals llama.cpp's up to the order of float32 additions. One int8 tile kernel then
+// serves every weight type.
 #pragma once
 
 #include <cstddef>
@@ -19,13 +21,31 @@ namespace hllm::cpu::matmul {
 inline constexpr int64_t kLaneWidth = 4;
 // Elements of one 512-bit int8 vector; packed rows are zero-padded to a multiple of this.
 inline constexpr int64_t kPackAlign = 64;
-// Elements that share one activation scale (as in Q8_0).
+// Elements that share one activation scale in Q8_0 and Q8_1 (kActivationBlock) and in Q8_K
+// (kActivationSuperBlock).
 inline constexpr int64_t kActivationBlock = 32;
+inline constexpr int64_t kActivationSuperBlock = 256;
 // Elements that share one weight min.
 inline constexpr int64_t kMinGroup = 16;
 // Largest tile: weight rows times activation columns computed together.
 inline constexpr int kTileRows = 4;
 inline constexpr int kTileColumns = 4;
+
+// How activations are quantized for a weight type: ggml's vec_dot_type of that type in its CPU
+// backend (type_traits_cpu in ggml-cpu.c), following quantize_row_q8_0_ref, quantize_row_q8_1_ref
+// and quantize_row_q8_K_ref of ggml-quants.c.
+enum class ActivationFormat {
+  // Q4_0, Q5_0, Q8_0 weights. Per 32 elements d = max |x| / 127, codes round(x * (1 / d))
+  // rounded half away from zero, and the scale is d rounded to fp16.
+  Q8_0,
+  // Q4_1, Q5_1 weights: as Q8_0, plus s = d * (sum of the 32 codes) rounded to fp16, which
+  // multiplies the weight block's min.
+  Q8_1,
+  // K-quant weights. Per 256 elements the element x_max of largest magnitude (the first one on a
+  // tie) gives iscale = -127 / x_max, codes min(127, round(iscale * x)) rounded half to even, and
+  // the float32 scale 1 / iscale.
+  Q8_K,
+};
 
 // How a weight type maps onto the packed form.
 struct WeightPacking {
@@ -33,6 +53,7 @@ struct WeightPacking {
   int offset = 0;
   // Whether the type has per-block mins (Q4_1, Q5_1, Q2_K, Q4_K, Q5_K).
   bool has_min = false;
+  ActivationFormat activation = ActivationFormat::Q8_0;
 };
 
 // Returns the packing of a quantized type that has an int8 kernel; throws Error otherwise.
@@ -54,7 +75,10 @@ struct PackedWeights {
 
 // One quantized activation row: codes q, the scale of each lane group (its block's scale), the
 // correction -offset * (sum of the lane group's codes) that removes the weight offset inside the
-// integer sum, and the scaled code sum of every min group.
+// integer sum, and the value sum that multiplies each weight min group. For Q8_0 and Q8_K that
+// sum is the block scale times the group's code sum. For Q8_1 the first min group of a 32-element
+// block holds the block's fp16 s and the second holds 0, because Q4_1 and Q5_1 weights repeat one
+// min over both groups.
 struct PackedActivation {
   const int8_t* q;
   const float* scale;
@@ -68,9 +92,9 @@ size_t packed_activation_bytes(int64_t k);
 // Views the packed activation row that starts at memory (packed_activation_bytes(k) bytes).
 PackedActivation view_activation(const void* memory, int64_t k);
 
-// Quantizes k floats x into the packed activation row at memory, with the correction for a
-// weight offset.
-void quantize_activation(const float* x, int64_t k, int offset, void* memory);
+// Quantizes k floats x into the packed activation row at memory in the packing's activation
+// format, with the correction for its weight offset. k must be a multiple of the format's block.
+void quantize_activation(const float* x, int64_t k, const WeightPacking& packing, void* memory);
 
 // Unpacks n_rows rows of type (row_stride bytes apart, k elements each) into out.
 void unpack_weights(GgmlType type, const uint8_t* rows, size_t row_stride, int n_rows, int64_t k,
@@ -82,6 +106,11 @@ void int8_tile(const PackedWeights& weights, int n_rows, const PackedActivation*
 
 // Converts k F16 or BF16 values into floats.
 void widen_to_float(GgmlType type, const void* src, float* dst, int64_t k);
+
+// Rounds k floats to the precision of type (F16 or BF16, to nearest even) and stores them as
+// floats in dst, as llama.cpp converts the activations of F16 and BF16 weights before the dot
+// products. dst may equal src.
+void round_to_type(GgmlType type, const float* src, float* dst, int64_t k);
 
 // result[r * kTileColumns + c] = dot(rows[r], columns[c]) over k floats.
 void float_tile(const float* const* rows, int n_rows, const float* const* columns, int n_columns,

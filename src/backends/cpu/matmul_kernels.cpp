@@ -1,6 +1,6 @@
 // SIMD tile kernels of the matrix products, compiled once per Highway target and chosen at run
-// time: activation quantization, the int8 tile for quantized weights, and the float tile for
-// F32, F16 and BF16 weights.
+// time: activation quantization and rounding, the int8 tile for quantized weights, and the float
+// tile for F32, F16 and BF16 weights.
 
 // Ice Lake and Zen 4 class CPUs have AVX-512 VNNI; Highway 1.0.3 compiles that target only on
 // request.
@@ -19,8 +19,9 @@
 #include <cstring>
 
 #include "backends/cpu/matmul_internal.h"
+#include "util/half.h"
 
-#if HWY_TARGET == HWY_AVX3_DL
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
 #include <immintrin.h>
 #endif
 
@@ -29,43 +30,145 @@ namespace hllm::cpu::matmul {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// Quantizes one row to int8 with a scale of max|x| / 127 per 32 elements, rounding to nearest,
-// and fills the lane scales, offset corrections and min-group sums (see PackedActivation).
-void QuantizeActivation(const float* x, int64_t k, int offset, void* memory) {
-  const int64_t padded_k = padded_length(k);
-  auto* q = static_cast<int8_t*>(memory);
-  auto* scale = reinterpret_cast<float*>(q + padded_k);
-  auto* correction = reinterpret_cast<int32_t*>(scale + padded_k / kLaneWidth);
-  auto* sums = reinterpret_cast<float*>(correction + padded_k / kLaneWidth);
+// Rounds a float to fp16 precision, to nearest even, with the F16C instructions where the target
+// has them.
+inline float RoundToHalf(float value) {
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2
+  return _cvtsh_ss(_cvtss_sh(value, _MM_FROUND_TO_NEAREST_INT));
+#else
+  return fp16_to_float(float_to_fp16(value));
+#endif
+}
 
-  for (int64_t block = 0; block < k / kActivationBlock; ++block) {
-    const float* in = x + block * kActivationBlock;
-    float max_abs = 0.0f;
-    for (int i = 0; i < kActivationBlock; ++i) max_abs = std::max(max_abs, std::fabs(in[i]));
-    const float d = max_abs / 127.0f;
-    const float inverse = d > 0.0f ? 1.0f / d : 0.0f;
-    int8_t* out = q + block * kActivationBlock;
-    for (int i = 0; i < kActivationBlock; ++i) {
-      out[i] = static_cast<int8_t>(std::nearbyint(in[i] * inverse));
+// The arrays of one packed activation row (see PackedActivation), writable.
+struct ActivationOut {
+  int8_t* q;
+  float* scale;
+  int32_t* correction;
+  float* sums;
+};
+
+int CodeSum(const int8_t* codes, int n) {
+  int sum = 0;
+  for (int i = 0; i < n; ++i) sum += codes[i];
+  return sum;
+}
+
+// Sets the lane scales and offset corrections of the n codes that start at first.
+void FillLanes(const ActivationOut& out, int64_t first, int64_t n, float scale, int offset) {
+  for (int64_t lane = first / kLaneWidth; lane < (first + n) / kLaneWidth; ++lane) {
+    const int8_t* group = out.q + lane * kLaneWidth;
+    out.scale[lane] = scale;
+    out.correction[lane] = -offset * (group[0] + group[1] + group[2] + group[3]);
+  }
+}
+
+// Sets the min-group sums of the n codes that start at first to scale times their code sums.
+void FillScaledSums(const ActivationOut& out, int64_t first, int64_t n, float scale) {
+  for (int64_t g = first / kMinGroup; g < (first + n) / kMinGroup; ++g) {
+    out.sums[g] = scale * static_cast<float>(CodeSum(out.q + g * kMinGroup, kMinGroup));
+  }
+}
+
+// Writes round(x[i] * inverse) for the kActivationBlock elements of x, rounding half away from
+// zero as std::round does. A vector version of std::round, which the compiler leaves as a
+// function call per element: v - trunc(v) is exact, so comparing it with 1/2 decides the step.
+void RoundBlockHalfAway(const float* x, float inverse, int8_t* codes) {
+  const hn::ScalableTag<float> df;
+  const hn::Rebind<int32_t, decltype(df)> di32;
+  const hn::Rebind<int8_t, decltype(df)> di8;
+  const auto half = hn::Set(df, 0.5f);
+  const auto one = hn::Set(df, 1.0f);
+  const auto factor = hn::Set(df, inverse);
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  int64_t i = 0;
+  for (; i + lanes <= kActivationBlock; i += lanes) {
+    const auto v = hn::Mul(hn::LoadU(df, x + i), factor);
+    const auto truncated = hn::Trunc(v);
+    const auto away = hn::Add(truncated, hn::CopySignToAbs(one, v));
+    const auto rounded = hn::IfThenElse(hn::Abs(hn::Sub(v, truncated)) >= half, away, truncated);
+    hn::StoreU(hn::DemoteTo(di8, hn::ConvertTo(di32, rounded)), di8, codes + i);
+  }
+  // Only targets with vectors longer than the block reach this.
+  for (; i < kActivationBlock; ++i) codes[i] = static_cast<int8_t>(std::round(x[i] * inverse));
+}
+
+// One 32-element block in Q8_0 or, with_block_sum, Q8_1 (see ActivationFormat). The codes use
+// the float d; the dot products use d rounded to fp16, as a Q8_0 block stores it.
+void QuantizeLegacyBlock(const float* x, int64_t first, bool with_block_sum, int offset,
+                         const ActivationOut& out) {
+  const float* in = x + first;
+  float max_abs = 0.0f;
+  for (int i = 0; i < kActivationBlock; ++i) max_abs = std::max(max_abs, std::fabs(in[i]));
+  const float d = max_abs / 127.0f;
+  const float inverse = d != 0.0f ? 1.0f / d : 0.0f;
+  int8_t* codes = out.q + first;
+  RoundBlockHalfAway(in, inverse, codes);
+  const float scale = RoundToHalf(d);
+  FillLanes(out, first, kActivationBlock, scale, offset);
+  if (with_block_sum) {
+    const int64_t group = first / kMinGroup;
+    out.sums[group] = RoundToHalf(d * static_cast<float>(CodeSum(codes, kActivationBlock)));
+    out.sums[group + 1] = 0.0f;
+  } else {
+    FillScaledSums(out, first, kActivationBlock, scale);
+  }
+}
+
+// One 256-element block in Q8_K (see ActivationFormat).
+void QuantizeSuperBlock(const float* x, int64_t first, int offset, const ActivationOut& out) {
+  const float* in = x + first;
+  float max_abs = 0.0f;
+  float extreme = 0.0f;
+  for (int i = 0; i < kActivationSuperBlock; ++i) {
+    const float magnitude = std::fabs(in[i]);
+    if (magnitude > max_abs) {
+      max_abs = magnitude;
+      extreme = in[i];
     }
-    for (int g = 0; g < kActivationBlock / kLaneWidth; ++g) {
-      const int64_t lane = block * (kActivationBlock / kLaneWidth) + g;
-      const int8_t* group = out + g * kLaneWidth;
-      scale[lane] = d;
-      correction[lane] = -offset * (group[0] + group[1] + group[2] + group[3]);
+  }
+  int8_t* codes = out.q + first;
+  float scale = 0.0f;
+  if (max_abs == 0.0f) {
+    std::memset(codes, 0, kActivationSuperBlock);
+  } else {
+    const float inverse_scale = -127.0f / extreme;
+    for (int i = 0; i < kActivationSuperBlock; ++i) {
+      const int code = static_cast<int>(std::nearbyint(inverse_scale * in[i]));
+      codes[i] = static_cast<int8_t>(std::min(127, code));
     }
-    for (int g = 0; g < kActivationBlock / kMinGroup; ++g) {
-      int sum = 0;
-      for (int i = 0; i < kMinGroup; ++i) sum += out[g * kMinGroup + i];
-      sums[block * (kActivationBlock / kMinGroup) + g] = d * static_cast<float>(sum);
+    scale = 1.0f / inverse_scale;
+  }
+  FillLanes(out, first, kActivationSuperBlock, scale, offset);
+  FillScaledSums(out, first, kActivationSuperBlock, scale);
+}
+
+// Quantizes one row in the packing's activation format and fills the lane scales, offset
+// corrections and min-group sums (see PackedActivation).
+void QuantizeActivation(const float* x, int64_t k, const WeightPacking& packing, void* memory) {
+  const int64_t padded_k = padded_length(k);
+  ActivationOut out{};
+  out.q = static_cast<int8_t*>(memory);
+  out.scale = reinterpret_cast<float*>(out.q + padded_k);
+  out.correction = reinterpret_cast<int32_t*>(out.scale + padded_k / kLaneWidth);
+  out.sums = reinterpret_cast<float*>(out.correction + padded_k / kLaneWidth);
+
+  if (packing.activation == ActivationFormat::Q8_K) {
+    for (int64_t first = 0; first < k; first += kActivationSuperBlock) {
+      QuantizeSuperBlock(x, first, packing.offset, out);
+    }
+  } else {
+    const bool with_block_sum = packing.activation == ActivationFormat::Q8_1;
+    for (int64_t first = 0; first < k; first += kActivationBlock) {
+      QuantizeLegacyBlock(x, first, with_block_sum, packing.offset, out);
     }
   }
 
   // Zero padding contributes nothing to any dot product.
-  std::memset(q + k, 0, padded_k - k);
-  std::fill(scale + k / kLaneWidth, scale + padded_k / kLaneWidth, 0.0f);
-  std::fill(correction + k / kLaneWidth, correction + padded_k / kLaneWidth, 0);
-  std::fill(sums + k / kMinGroup, sums + padded_k / kMinGroup, 0.0f);
+  std::memset(out.q + k, 0, padded_k - k);
+  std::fill(out.scale + k / kLaneWidth, out.scale + padded_k / kLaneWidth, 0.0f);
+  std::fill(out.correction + k / kLaneWidth, out.correction + padded_k / kLaneWidth, 0);
+  std::fill(out.sums + k / kMinGroup, out.sums + padded_k / kMinGroup, 0.0f);
 }
 
 // Adds sum_j min[r][j] * sums[c][j] to each result: the part of the dot product that the weight
@@ -253,6 +356,35 @@ void WidenToFloat(GgmlType type, const void* src, float* dst, int64_t k) {
   }
 }
 
+void RoundToHalfRow(const float* src, float* dst, int64_t k) {
+  int64_t i = 0;
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2 && !defined(HWY_DISABLE_F16C)
+  // Highway converts with F16C here, which rounds to nearest even. Its emulation on older
+  // targets truncates, so those take the scalar loop below.
+  const hn::ScalableTag<float> df;
+  const hn::Rebind<hwy::float16_t, decltype(df)> dh;
+  const int64_t lanes = static_cast<int64_t>(hn::Lanes(df));
+  for (; i + lanes <= k; i += lanes) {
+    hn::StoreU(hn::PromoteTo(df, hn::DemoteTo(dh, hn::LoadU(df, src + i))), df, dst + i);
+  }
+#endif
+  for (; i < k; ++i) dst[i] = RoundToHalf(src[i]);
+}
+
+// Highway 1.0.3 demotes to bfloat16 by truncation, so this rounds with integer arithmetic, which
+// the compiler vectorizes.
+void RoundToBfloat16Row(const float* src, float* dst, int64_t k) {
+  for (int64_t i = 0; i < k; ++i) dst[i] = bf16_to_float(float_to_bf16(src[i]));
+}
+
+void RoundToType(GgmlType type, const float* src, float* dst, int64_t k) {
+  if (type == GgmlType::F16) {
+    RoundToHalfRow(src, dst, k);
+  } else {
+    RoundToBfloat16Row(src, dst, k);
+  }
+}
+
 const char* TargetName() { return hwy::TargetName(HWY_TARGET); }
 
 }  // namespace HWY_NAMESPACE
@@ -266,6 +398,7 @@ HWY_EXPORT(QuantizeActivation);
 HWY_EXPORT(Int8Tile);
 HWY_EXPORT(FloatTile);
 HWY_EXPORT(WidenToFloat);
+HWY_EXPORT(RoundToType);
 HWY_EXPORT(TargetName);
 
 const char* kernel_target_name() { return HWY_DYNAMIC_DISPATCH(TargetName)(); }
@@ -286,8 +419,8 @@ PackedActivation view_activation(const void* memory, int64_t k) {
   return {q, scale, correction, sums};
 }
 
-void quantize_activation(const float* x, int64_t k, int offset, void* memory) {
-  HWY_DYNAMIC_DISPATCH(QuantizeActivation)(x, k, offset, memory);
+void quantize_activation(const float* x, int64_t k, const WeightPacking& packing, void* memory) {
+  HWY_DYNAMIC_DISPATCH(QuantizeActivation)(x, k, packing, memory);
 }
 
 void int8_tile(const PackedWeights& weights, int n_rows, const PackedActivation* columns,
@@ -297,6 +430,10 @@ void int8_tile(const PackedWeights& weights, int n_rows, const PackedActivation*
 
 void widen_to_float(GgmlType type, const void* src, float* dst, int64_t k) {
   HWY_DYNAMIC_DISPATCH(WidenToFloat)(type, src, dst, k);
+}
+
+void round_to_type(GgmlType type, const float* src, float* dst, int64_t k) {
+  HWY_DYNAMIC_DISPATCH(RoundToType)(type, src, dst, k);
 }
 
 void float_tile(const float* const* rows, int n_rows, const float* const* columns, int n_columns,

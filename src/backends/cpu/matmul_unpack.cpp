@@ -316,21 +316,22 @@ void unpack_weights(GgmlType type, const uint8_t* rows, size_t row_stride, int n
 WeightPacking weight_packing(GgmlType type) {
   switch (type) {
     case GgmlType::Q8_0:
-      return {128, false};
+      return {128, false, ActivationFormat::Q8_0};
     case GgmlType::Q4_0:
-      return {8, false};
+      return {8, false, ActivationFormat::Q8_0};
     case GgmlType::Q5_0:
-      return {16, false};
-    case GgmlType::Q3_K:
-      return {4, false};
-    case GgmlType::Q6_K:
-      return {32, false};
+      return {16, false, ActivationFormat::Q8_0};
     case GgmlType::Q4_1:
     case GgmlType::Q5_1:
+      return {0, true, ActivationFormat::Q8_1};
+    case GgmlType::Q3_K:
+      return {4, false, ActivationFormat::Q8_K};
+    case GgmlType::Q6_K:
+      return {32, false, ActivationFormat::Q8_K};
     case GgmlType::Q2_K:
     case GgmlType::Q4_K:
     case GgmlType::Q5_K:
-      return {0, true};
+      return {0, true, ActivationFormat::Q8_K};
     default:
       fail("matmul: weight type {} has no int8 kernel", type_name(type));
   }
