@@ -32,6 +32,13 @@ class CpuRunner : public GraphRunner {
     backend_.compute(std::span<Tensor* const>(nodes.data(), nodes.size()));
   }
 
+  void set_node_timer(NodeTimer timer) override { backend_.set_node_timer(std::move(timer)); }
+
+  size_t split_count(const ModelGraph& graph) const override {
+    (void)graph;
+    return 1;
+  }
+
  private:
   void place(ModelGraph& graph, const ArenaPlan& plan) {
     place_in_arena(plan, arena_->data());

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "backends/cpu/cpu_backend.h"
 #include "models/model_graph.h"
 #include "sched/placement.h"
 
@@ -26,6 +27,16 @@ class GraphRunner {
   }
   // One line on where the first prepared graph runs ("3 splits, ..."); empty for the CPU runner.
   virtual std::string plan_summary() const { return {}; }
+
+  // Times each node that the CPU backend computes in later runs; an empty timer stops timing.
+  // A runner without timing support ignores the timer.
+  virtual void set_node_timer(NodeTimer timer) { (void)timer; }
+  // Splits of a prepared graph: runs of consecutive nodes that one backend computes. 0 when the
+  // runner does not report them.
+  virtual size_t split_count(const ModelGraph& graph) const {
+    (void)graph;
+    return 0;
+  }
 };
 
 // Runs every node on the CPU backend with n_threads threads.

@@ -48,10 +48,24 @@ Session::Session(const Model& model, const SessionOptions& options)
     conv_state_[il].assign(sizes.conv_slot * options_.n_seq_max, 0.0f);
     ssm_state_[il].assign(sizes.ssm_slot * options_.n_seq_max, 0.0f);
   }
-  runner_ = make_cpu_runner(options_.n_threads);
+  if (options_.placement.uses_device()) {
+    runner_ = make_sched_runner(spec, options_.n_threads, options_.placement);
+    // Placement is decided on the largest micro-batch first, and weights and state stay there.
+    graph_for(worst_case_shape(spec, options_.n_ubatch, options_.n_ctx));
+  } else {
+    runner_ = make_cpu_runner(options_.n_threads);
+  }
+}
+
+std::string Session::plan_summary() const {
+  return runner_->plan_summary();
 }
 
 Session::~Session() = default;
+
+void Session::set_node_timer(NodeTimer timer) {
+  runner_->set_node_timer(std::move(timer));
+}
 
 void Session::check_batch(const Batch& batch) const {
   const int64_t n_vocab = model_.hparams().n_vocab;
@@ -158,6 +172,7 @@ void Session::evaluate(const Batch& batch, const MicroBatch& micro, std::vector<
 
   runner_->run(mg);
   last_graph_nodes_ = mg.graph.nodes().size();
+  last_graph_splits_ = runner_->split_count(mg);
   for (int64_t i = 0; i < n_tokens; ++i) {
     int32_t& next = next_position_[seq_ids[i]];
     next = std::max(next, positions[i] + 1);
@@ -180,6 +195,14 @@ void Session::remove_sequence(int32_t seq_id) {
     const LayerStateSizes sizes = layer_state_sizes(model_.spec(), static_cast<int>(il));
     std::fill_n(conv_state_[il].begin() + sizes.conv_slot * seq_id, sizes.conv_slot, 0.0f);
     std::fill_n(ssm_state_[il].begin() + sizes.ssm_slot * seq_id, sizes.ssm_slot, 0.0f);
+    if (sizes.conv_slot > 0) {
+      runner_->state_cleared(conv_state_[il].data(), sizes.conv_slot * seq_id * sizeof(float),
+                             sizes.conv_slot * sizeof(float));
+    }
+    if (sizes.ssm_slot > 0) {
+      runner_->state_cleared(ssm_state_[il].data(), sizes.ssm_slot * seq_id * sizeof(float),
+                             sizes.ssm_slot * sizeof(float));
+    }
   }
   next_position_.erase(seq_id);
 }

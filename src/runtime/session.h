@@ -5,12 +5,15 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "backends/cpu/cpu_backend.h"
 #include "models/model_graph.h"
 #include "runtime/batch.h"
 #include "runtime/kv_cache.h"
 #include "runtime/model.h"
+#include "sched/placement.h"
 
 namespace hllm {
 
@@ -21,6 +24,8 @@ struct SessionOptions {
   int32_t n_seq_max = 1;   // sequences that can be alive at once (ids 0 .. n_seq_max-1)
   int64_t n_ubatch = 512;  // tokens per micro-batch
   int n_threads = 0;       // 0: all hardware threads
+  // Device and placement constraints. Without a device every node runs on the CPU runner.
+  sched::PlacementOptions placement;
 };
 
 class Session {
@@ -48,6 +53,14 @@ class Session {
   const SessionOptions& options() const { return options_; }
   // Node count of the most recently evaluated graph.
   size_t last_graph_nodes() const { return last_graph_nodes_; }
+  // Split count of the most recently evaluated graph: 1 when one backend computes every node, 0
+  // when the runner does not report splits.
+  size_t last_graph_splits() const { return last_graph_splits_; }
+  // Times each node that the CPU computes in later decode calls (for profiles); an empty timer
+  // stops timing.
+  void set_node_timer(NodeTimer timer);
+  // One line on the load-time placement ("3 splits, ..."); empty when everything runs on the CPU.
+  std::string plan_summary() const;
 
  private:
   struct CachedGraph;
@@ -68,6 +81,7 @@ class Session {
   std::unique_ptr<GraphRunner> runner_;
   std::vector<std::unique_ptr<CachedGraph>> graphs_;
   size_t last_graph_nodes_ = 0;
+  size_t last_graph_splits_ = 0;
 };
 
 }  // namespace hllm

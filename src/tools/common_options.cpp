@@ -1,5 +1,7 @@
 #include "tools/common_options.h"
 
+#include <cstdio>
+
 #include "util/error.h"
 
 namespace hllm::tools {
@@ -11,6 +13,22 @@ void add_runtime_options(CLI::App& command, RuntimeOptions& options) {
                      "KV cache cells per attention layer (default: training context, at most 4096)");
   command.add_option("-b,--batch", options.n_batch, "Tokens per decode call")->capture_default_str();
   command.add_option("-u,--ubatch", options.n_ubatch, "Tokens per micro-batch")->capture_default_str();
+  add_placement_options(command, options.placement);
+}
+
+void add_placement_options(CLI::App& command, sched::PlacementOptions& options) {
+  command.add_option("--device", options.device,
+                     "Device beside the CPU: cpu (none, the default), sim, or "
+                     "sim:unsupported=OP+OP,mem=SIZE for the simulated device (op names as "
+                     "'hllm plan --list-ops' prints them)");
+  command.add_option("--gpu-layers,--n-gpu-layers", options.gpu_layers,
+                     "Layers on the device: layers from this index on run on the CPU with their "
+                     "weights and state; the output head counts as one more layer (default: no limit)");
+  command.add_option("--override", options.overrides,
+                     "Place the weights whose name matches a regex: PATTERN=DEVICE with DEVICE cpu "
+                     "or the device's name, e.g. 'ffn_.*_exps=cpu' (repeatable, the first match wins)");
+  command.add_flag("--cpu-moe", options.cpu_moe,
+                   "Keep every routed-expert weight, and the products that read it, on the CPU");
 }
 
 LoadedModel load_model(const RuntimeOptions& options) {
@@ -25,7 +43,10 @@ LoadedModel load_model(const RuntimeOptions& options) {
   session.n_threads = options.n_threads;
   session.n_ubatch = options.n_ubatch;
   session.n_seq_max = options.n_seq_max;
+  session.placement = options.placement;
   loaded.session = std::make_unique<Session>(*loaded.model, session);
+  const std::string summary = loaded.session->plan_summary();
+  if (!summary.empty()) std::fprintf(stderr, "plan: %s\n", summary.c_str());
   return loaded;
 }
 

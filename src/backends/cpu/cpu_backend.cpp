@@ -1,5 +1,6 @@
 #include "backends/cpu/cpu_backend.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -140,8 +141,19 @@ void CpuBackend::compute(std::span<Tensor* const> nodes) {
                op_name(node->op), node->name,
                node->n_src > 0 ? type_name(node->src[0]->type) : "none");
     check_data(*node);
-    compute_node(*node);
+    if (node_timer_) {
+      compute_timed(*node);
+    } else {
+      compute_node(*node);
+    }
   }
+}
+
+void CpuBackend::compute_timed(Tensor& node) {
+  const auto start = std::chrono::steady_clock::now();
+  compute_node(node);
+  const auto elapsed = std::chrono::steady_clock::now() - start;
+  node_timer_(node, std::chrono::duration_cast<std::chrono::nanoseconds>(elapsed).count());
 }
 
 void CpuBackend::compute_node(Tensor& node) {

@@ -3,6 +3,8 @@
 // backends.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string_view>
@@ -13,6 +15,10 @@
 #include "util/thread_pool.h"
 
 namespace hllm {
+
+// Receives each computed node and its wall time in nanoseconds, on the thread that called
+// compute(). Views compute nothing and are not reported.
+using NodeTimer = std::function<void(const Tensor& node, int64_t nanoseconds)>;
 
 class CpuBackend : public Backend {
  public:
@@ -29,11 +35,17 @@ class CpuBackend : public Backend {
 
   int n_threads() const { return pool_.size(); }
 
+  // Times every node that compute() runs from now on; an empty timer turns timing off. Without
+  // a timer compute() reads no clock.
+  void set_node_timer(NodeTimer timer) { node_timer_ = std::move(timer); }
+
  private:
   void compute_node(Tensor& node);
+  void compute_timed(Tensor& node);
 
   ThreadPool pool_;
   cpu::CpuContext context_;
+  NodeTimer node_timer_;
 };
 
 // Host memory for a graph's intermediates, kept across evaluations so that graphs of the same

@@ -15,8 +15,10 @@ namespace {
 constexpr size_t kSimAlignment = 64;
 
 std::string_view trim(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.remove_suffix(1);
   return text;
 }
 
@@ -25,7 +27,8 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
   size_t start = 0;
   while (true) {
     const size_t end = text.find(separator, start);
-    parts.push_back(trim(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start)));
+    parts.push_back(trim(
+        text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start)));
     if (end == std::string_view::npos) break;
     start = end + 1;
   }
@@ -38,7 +41,8 @@ std::vector<std::string_view> split(std::string_view text, char separator) {
 class SimBackend::SimBuffer : public Buffer {
  public:
   SimBuffer(SimBackend& owner, size_t bytes) : owner_(owner), size_(bytes) {
-    const size_t rounded = (std::max<size_t>(bytes, 1) + kSimAlignment - 1) / kSimAlignment * kSimAlignment;
+    const size_t rounded =
+        (std::max<size_t>(bytes, 1) + kSimAlignment - 1) / kSimAlignment * kSimAlignment;
     data_ = std::aligned_alloc(kSimAlignment, rounded);
     if (data_ == nullptr) fail("sim: failed to allocate {} bytes", bytes);
   }
@@ -61,14 +65,24 @@ class SimBackend::SimBuffer : public Buffer {
 size_t parse_byte_size(std::string_view text) {
   text = trim(text);
   size_t digits = 0;
-  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
-  HLLM_CHECK(digits > 0 && digits <= 18, "invalid size '{}': expected a byte count such as 8GiB or 512MiB", text);
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])))
+    ++digits;
+  HLLM_CHECK(digits > 0 && digits <= 18,
+             "invalid size '{}': expected a byte count such as 8GiB or 512MiB", text);
   const size_t value = std::stoull(std::string(text.substr(0, digits)));
   const std::string_view unit = trim(text.substr(digits));
   static const std::pair<std::string_view, size_t> kUnits[] = {
-      {"", 1},           {"B", 1},           {"KiB", size_t{1} << 10}, {"MiB", size_t{1} << 20},
-      {"GiB", size_t{1} << 30}, {"TiB", size_t{1} << 40}, {"kB", 1000},  {"KB", 1000},
-      {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000}, {"TB", size_t{1000} * 1000 * 1000 * 1000},
+      {"", 1},
+      {"B", 1},
+      {"KiB", size_t{1} << 10},
+      {"MiB", size_t{1} << 20},
+      {"GiB", size_t{1} << 30},
+      {"TiB", size_t{1} << 40},
+      {"kB", 1000},
+      {"KB", 1000},
+      {"MB", 1000 * 1000},
+      {"GB", 1000 * 1000 * 1000},
+      {"TB", size_t{1000} * 1000 * 1000 * 1000},
   };
   for (const auto& [name, scale] : kUnits) {
     if (unit == name) {
@@ -76,7 +90,8 @@ size_t parse_byte_size(std::string_view text) {
       return value * scale;
     }
   }
-  fail("invalid size unit '{}' in '{}': expected B, KiB, MiB, GiB, TiB, kB, MB, GB or TB", unit, text);
+  fail("invalid size unit '{}' in '{}': expected B, KiB, MiB, GiB, TiB, kB, MB, GB or TB", unit,
+       text);
 }
 
 Op parse_op_name(std::string_view name) {
@@ -108,7 +123,8 @@ SimOptions parse_sim_options(std::string_view text) {
       }
     } else if (key == "mem") {
       options.memory_budget = parse_byte_size(value);
-      HLLM_CHECK(options.memory_budget > 0, "invalid sim memory budget '{}': expected more than 0 bytes", value);
+      HLLM_CHECK(options.memory_budget > 0,
+                 "invalid sim memory budget '{}': expected more than 0 bytes", value);
     } else {
       fail("unknown sim device option '{}': expected unsupported or mem", key);
     }
@@ -116,7 +132,8 @@ SimOptions parse_sim_options(std::string_view text) {
   return options;
 }
 
-SimBackend::SimBackend(CpuBackend& kernels, SimOptions options) : kernels_(kernels), options_(options) {}
+SimBackend::SimBackend(CpuBackend& kernels, SimOptions options)
+    : kernels_(kernels), options_(options) {}
 
 bool SimBackend::supports(const Tensor& node) const {
   if (node.op == Op::None || node.is_view()) return true;
@@ -161,27 +178,28 @@ void SimBackend::compute(std::span<Tensor* const> nodes) {
     HLLM_CHECK(supports(*node), "sim: op {} of node '{}' is not supported on this device",
                op_name(node->op), node->name);
     check_owned(*node, "output", *node);
-    for (int i = 0; i < node->n_src; ++i) check_owned(*node->src[i], "source", *node);
+    for (int i = 0; i < node->n_src; ++i)
+      check_owned(*node->src[i], "source", *node);
   }
   kernels_.compute(nodes);
 }
 
 void SimBackend::copy_in(Tensor& tensor, const void* host, size_t offset, size_t bytes) {
-  HLLM_CHECK(tensor.data != nullptr && owns(tensor.data), "sim: copy into tensor '{}', which is not in device memory",
-             tensor.name);
+  HLLM_CHECK(tensor.data != nullptr && owns(tensor.data),
+             "sim: copy into tensor '{}', which is not in device memory", tensor.name);
   HLLM_CHECK(offset <= tensor.n_bytes() && bytes <= tensor.n_bytes() - offset,
-             "sim: copy of bytes [{}, {}) into tensor '{}', which has {} bytes", offset, offset + bytes,
-             tensor.name, tensor.n_bytes());
+             "sim: copy of bytes [{}, {}) into tensor '{}', which has {} bytes", offset,
+             offset + bytes, tensor.name, tensor.n_bytes());
   std::memcpy(static_cast<std::byte*>(tensor.data) + offset, host, bytes);
   bytes_in_ += bytes;
 }
 
 void SimBackend::copy_out(const Tensor& tensor, void* host, size_t offset, size_t bytes) {
-  HLLM_CHECK(tensor.data != nullptr && owns(tensor.data), "sim: copy from tensor '{}', which is not in device memory",
-             tensor.name);
+  HLLM_CHECK(tensor.data != nullptr && owns(tensor.data),
+             "sim: copy from tensor '{}', which is not in device memory", tensor.name);
   HLLM_CHECK(offset <= tensor.n_bytes() && bytes <= tensor.n_bytes() - offset,
-             "sim: copy of bytes [{}, {}) from tensor '{}', which has {} bytes", offset, offset + bytes,
-             tensor.name, tensor.n_bytes());
+             "sim: copy of bytes [{}, {}) from tensor '{}', which has {} bytes", offset,
+             offset + bytes, tensor.name, tensor.n_bytes());
   std::memcpy(host, static_cast<const std::byte*>(tensor.data) + offset, bytes);
   bytes_out_ += bytes;
 }
