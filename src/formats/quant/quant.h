@@ -170,7 +170,8 @@ void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n);
 // Quantizes n elements into type's blocks. n must be a multiple of the type's block size.
 // importance, when given, contains n non-negative weights, and the search for scales minimizes the
 // squared error weighted by them (an imatrix's mean squared activation per column is the usual
-// source). Without it every element weighs the same, so the search minimizes the plain RMSE.
+// source). Without it, element i of each group of 32 weighs rms(group) + |x_i|, so the search
+// favors the large elements that dominate a layer's output over the plain RMSE.
 //
 // Handles F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_1, Q2_K ... Q6_K and Q8_K. Q8_0, Q8_1
 // and Q8_K use the deterministic rounding of the field (scale = max |x| / 127), so Q8_0 output

@@ -23,8 +23,8 @@ void dequantize_q6_k(const BlockQ6_K* blocks, float* y, int64_t n_blocks);
 void dequantize_q8_k(const BlockQ8_K* blocks, float* y, int64_t n_blocks);
 
 // Quantizers: n_blocks blocks from n_blocks * block size floats. weights contains one
-// non-negative weight per element and is never null, because quantize_row substitutes ones when
-// no importance is given.
+// non-negative weight per element and is never null, because quantize_row substitutes
+// magnitude-based weights when no importance is given.
 void quantize_q4_0(const float* x, const float* weights, BlockQ4_0* blocks, int64_t n_blocks);
 void quantize_q4_1(const float* x, const float* weights, BlockQ4_1* blocks, int64_t n_blocks);
 void quantize_q5_0(const float* x, const float* weights, BlockQ5_0* blocks, int64_t n_blocks);
