@@ -45,4 +45,17 @@ Tensor* Tensor::storage_owner() {
   return tensor;
 }
 
+int in_place_source(Op op) {
+  switch (op) {
+    case Op::SetRows:
+      return 0;
+    case Op::SsmConv:
+      return 2;
+    case Op::DeltaRule:
+      return 5;
+    default:
+      return -1;
+  }
+}
+
 }  // namespace hllm

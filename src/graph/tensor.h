@@ -63,6 +63,10 @@ enum class Op : uint8_t {
 // Returns the op's name as `hllm plan --list-ops` and error messages print it: "mul_mat".
 const char* op_name(Op op);
 
+// Returns the index of the source whose storage the op updates in place (the state of SetRows,
+// SsmConv and DeltaRule), or -1 for ops that write only their own output.
+int in_place_source(Op op);
+
 // Where a leaf's data comes from; the scheduler treats each differently.
 enum class LeafKind : uint8_t {
   None,    // not a leaf: computed by its op

@@ -23,19 +23,6 @@ size_t offset_in_owner(const Tensor& view) {
   return offset;
 }
 
-int source_written_in_place(const Tensor& node) {
-  switch (node.op) {
-    case Op::SetRows:
-      return 0;
-    case Op::SsmConv:
-      return 2;
-    case Op::DeltaRule:
-      return 5;
-    default:
-      return -1;
-  }
-}
-
 }  // namespace
 
 // A weight or state tensor kept in device memory.
@@ -143,7 +130,7 @@ void Executor::prepare(Graph& graph, const Plan& plan) {
   for (Tensor* node : graph.nodes()) {
     if (node->is_view()) continue;
     const int backend = plan.backend[node->id];
-    const int written = source_written_in_place(*node);
+    const int written = in_place_source(node->op);
     for (int s = 0; s < node->n_src; ++s) {
       Tensor* source = node->src[s];
       Tensor* owner = source->storage_owner();

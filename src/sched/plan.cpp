@@ -46,30 +46,8 @@ constexpr Capacity kInfinite = FlowNetwork::kInfinite;
 
 // The storage owner a node updates in place, or nullptr.
 const Tensor* in_place_target(const Tensor& node) {
-  switch (node.op) {
-    case Op::SetRows:
-      return node.src[0]->storage_owner();
-    case Op::SsmConv:
-      return node.src[2]->storage_owner();
-    case Op::DeltaRule:
-      return node.src[5]->storage_owner();
-    default:
-      return nullptr;
-  }
-}
-
-// The source index whose storage an in-place node updates.
-int in_place_source(const Tensor& node) {
-  switch (node.op) {
-    case Op::SetRows:
-      return 0;
-    case Op::SsmConv:
-      return 2;
-    case Op::DeltaRule:
-      return 5;
-    default:
-      return -1;
-  }
+  const int written = in_place_source(node.op);
+  return written < 0 ? nullptr : node.src[written]->storage_owner();
 }
 
 // Whether the tensor owns storage that nodes read: a leaf or a computing node that is not an
@@ -145,7 +123,7 @@ class Planner {
 void Planner::find_consumers() {
   for (const Tensor* node : graph_.nodes()) {
     if (node->is_view()) continue;
-    const int written = in_place_source(*node);
+    const int written = in_place_source(node->op);
     for (int i = 0; i < node->n_src; ++i) {
       if (i == written) continue;
       const Tensor* owner = node->src[i]->storage_owner();
@@ -336,7 +314,7 @@ void Planner::build_splits(const std::vector<int8_t>& backend, Plan& plan) const
     }
     Split& split = plan.splits.back();
     ++split.n_compute;
-    const int written = in_place_source(*node);
+    const int written = in_place_source(node->op);
     for (int s = 0; s < node->n_src; ++s) {
       if (s == written) continue;
       const Tensor* owner = node->src[s]->storage_owner();
