@@ -19,7 +19,6 @@ namespace {
 
 constexpr char kMagic[4] = {'G', 'G', 'U', 'F'};
 constexpr size_t kDefaultAlignment = 32;
-constexpr std::string_view kAlignmentKey = "general.alignment";
 
 // Smallest encodings, used to reject counts that cannot fit in the bytes left before any memory
 // is reserved for them.
@@ -258,11 +257,11 @@ GgufTensorInfo read_tensor_info(Cursor& cursor, uint64_t index) {
 size_t read_alignment(const GgufValue* value, const std::string& file) {
   if (value == nullptr) return kDefaultAlignment;
   if (value->type != GgufValueType::UINT32) {
-    fail("{}: key '{}' has type {}, expected uint32", file, kAlignmentKey, describe_type(*value));
+    fail("{}: key '{}' has type {}, expected uint32", file, kGgufAlignmentKey, describe_type(*value));
   }
   const uint64_t alignment = std::get<uint64_t>(value->data);
   if (alignment == 0 || (alignment & (alignment - 1)) != 0) {
-    fail("{}: key '{}' is {}, expected a power of two", file, kAlignmentKey, alignment);
+    fail("{}: key '{}' is {}, expected a power of two", file, kGgufAlignmentKey, alignment);
   }
   return static_cast<size_t>(alignment);
 }
@@ -462,7 +461,7 @@ void GgufFile::read(const uint8_t* data, size_t size) {
            it->second, i);
     }
   }
-  alignment_ = read_alignment(find(kAlignmentKey), path_);
+  alignment_ = read_alignment(find(kGgufAlignmentKey), path_);
 
   // Reserved up front so the name views in tensor_index_ stay valid while entries are added.
   tensors_.reserve(n_tensors);

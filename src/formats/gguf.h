@@ -22,6 +22,9 @@ namespace hllm {
 
 class MappedFile;
 
+// Metadata key of the data alignment in bytes (a uint32, 32 when absent).
+inline constexpr std::string_view kGgufAlignmentKey = "general.alignment";
+
 enum class GgufValueType : uint32_t {
   UINT8 = 0,
   INT8 = 1,

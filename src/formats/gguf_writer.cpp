@@ -11,7 +11,6 @@
 namespace hllm {
 namespace {
 
-constexpr std::string_view kAlignmentKey = "general.alignment";
 constexpr uint32_t kVersion = 3;
 constexpr size_t kDefaultAlignment = 32;
 // llama.cpp stores tensor names in a 64-byte buffer that includes the terminating zero.
@@ -208,7 +207,7 @@ void GgufWriter::set(std::string_view key, GgufValue value) {
   check_not_begun("set metadata");
   if (key.empty()) fail("metadata key is empty: expected a name such as 'general.name'");
   check_value(key, value, 0);
-  const bool is_alignment = key == kAlignmentKey;
+  const bool is_alignment = key == kGgufAlignmentKey;
   if (is_alignment) {
     if (value.type != GgufValueType::UINT32) {
       fail("metadata key '{}' has type {}, expected uint32", key, gguf_value_type_name(value.type));
@@ -232,7 +231,7 @@ void GgufWriter::set(std::string_view key, GgufValue value) {
 void GgufWriter::remove(std::string_view key) {
   check_not_begun("remove metadata");
   std::erase_if(metadata_, [&](const auto& entry) { return entry.first == key; });
-  if (key == kAlignmentKey) assign_offsets();
+  if (key == kGgufAlignmentKey) assign_offsets();
 }
 
 const GgufValue* GgufWriter::find(std::string_view key) const {
@@ -248,11 +247,11 @@ void GgufWriter::copy_metadata(const GgufFile& file) {
 }
 
 void GgufWriter::set_alignment(uint32_t alignment) {
-  set(kAlignmentKey, GgufValue::u32(alignment));
+  set(kGgufAlignmentKey, GgufValue::u32(alignment));
 }
 
 size_t GgufWriter::alignment() const {
-  const GgufValue* value = find(kAlignmentKey);
+  const GgufValue* value = find(kGgufAlignmentKey);
   if (value == nullptr) return kDefaultAlignment;
   return static_cast<size_t>(std::get<uint64_t>(value->data));
 }

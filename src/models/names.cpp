@@ -20,6 +20,8 @@ struct KeyEntry {
 constexpr std::array<KeyEntry, static_cast<size_t>(Key::Count)> kKeys{{
     {Key::GeneralArchitecture, false, "general.architecture"},
     {Key::GeneralName, false, "general.name"},
+    {Key::GeneralFileType, false, "general.file_type"},
+    {Key::GeneralQuantizationVersion, false, "general.quantization_version"},
     {Key::TokenizerTokens, false, "tokenizer.ggml.tokens"},
     {Key::VocabSize, true, "vocab_size"},
     {Key::ContextLength, true, "context_length"},

@@ -13,6 +13,8 @@ namespace hllm {
 enum class Key {
   GeneralArchitecture,
   GeneralName,
+  GeneralFileType,
+  GeneralQuantizationVersion,
   TokenizerTokens,
   // Per architecture.
   VocabSize,

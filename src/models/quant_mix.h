@@ -25,11 +25,6 @@ namespace hllm {
 
 struct ModelSpec;
 
-// Metadata keys that every file type writer sets.
-// TODO: move these into the Key table of models/names.h once it has general.* keys beyond
-// architecture and name.
-inline constexpr std::string_view kFileTypeKey = "general.file_type";
-inline constexpr std::string_view kQuantizationVersionKey = "general.quantization_version";
 // Version of the quantized block layouts that ggml has written since 2023.
 inline constexpr uint32_t kQuantizationVersion = 2;
 

@@ -526,9 +526,9 @@ SynthPlan plan_synth_model(const SynthConfig& config) {
   for (Key key : hparam_keys(config.arch, hp)) {
     metadata.emplace_back(key_name(key, config.arch), hparam_value(key, hp));
   }
-  metadata.emplace_back(kFileTypeKey, GgufValue::u32(static_cast<uint32_t>(config.file_type)));
+  metadata.emplace_back(key_name(Key::GeneralFileType, ""), GgufValue::u32(static_cast<uint32_t>(config.file_type)));
   if (type_traits(file_type.base).quantized) {
-    metadata.emplace_back(kQuantizationVersionKey, GgufValue::u32(kQuantizationVersion));
+    metadata.emplace_back(key_name(Key::GeneralQuantizationVersion, ""), GgufValue::u32(kQuantizationVersion));
   }
   for (auto& entry : vocabulary)
     metadata.push_back(std::move(entry));

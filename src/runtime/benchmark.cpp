@@ -157,7 +157,7 @@ std::string BenchTest::name() const {
 }
 
 std::string weight_type_name(const GgufFile& file) {
-  const std::optional<int64_t> file_type = file.find_int("general.file_type");
+  const std::optional<int64_t> file_type = file.find_int(key_name(Key::GeneralFileType, ""));
   if (file_type) {
     for (const FileTypeName& entry : kFileTypeNames) {
       if (entry.value == *file_type) return entry.name;
@@ -202,7 +202,7 @@ uint64_t weight_bytes_per_token(const ModelSpec& spec) {
 BenchModelInfo describe_bench_model(const Model& model) {
   BenchModelInfo info;
   info.path = model.path();
-  info.arch = model.file().find_string("general.architecture").value_or("unknown");
+  info.arch = model.file().find_string(key_name(Key::GeneralArchitecture, "")).value_or("unknown");
   info.weight_type = weight_type_name(model.file());
   for (const GgufTensorInfo& tensor : model.file().tensors()) {
     info.size_bytes += tensor.n_bytes;

@@ -197,8 +197,8 @@ QuantizeReport quantize_file(const std::string& input_path, const std::string& o
 
   GgufWriter writer;
   writer.copy_metadata(*file);
-  writer.set(kQuantizationVersionKey, GgufValue::u32(kQuantizationVersion));
-  writer.set(kFileTypeKey, GgufValue::u32(static_cast<uint32_t>(options.file_type)));
+  writer.set(key_name(Key::GeneralQuantizationVersion, ""), GgufValue::u32(kQuantizationVersion));
+  writer.set(key_name(Key::GeneralFileType, ""), GgufValue::u32(static_cast<uint32_t>(options.file_type)));
   for (size_t i = 0; i < choices.size(); ++i) {
     const GgufTensorInfo& info = file->tensors()[i];
     writer.add_tensor(info.name, choices[i].type, shape_of(info));

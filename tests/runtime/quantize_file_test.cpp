@@ -146,10 +146,10 @@ void check_output(const std::string& source_path, const std::string& output_path
   const auto output = GgufFile::open(output_path);
   EXPECT_NO_THROW(describe_model(*output));
 
-  EXPECT_EQ(output->get_int(std::string(kFileTypeKey)), static_cast<int64_t>(type));
-  EXPECT_EQ(output->get_int(std::string(kQuantizationVersionKey)), kQuantizationVersion);
+  EXPECT_EQ(output->get_int(key_name(Key::GeneralFileType, "")), static_cast<int64_t>(type));
+  EXPECT_EQ(output->get_int(key_name(Key::GeneralQuantizationVersion, "")), kQuantizationVersion);
   for (const auto& [key, value] : source->metadata()) {
-    if (key == kFileTypeKey) continue;
+    if (key == key_name(Key::GeneralFileType, "")) continue;
     const GgufValue* kept = output->find(key);
     ASSERT_NE(kept, nullptr) << "metadata key lost: " << key;
     EXPECT_TRUE(*kept == value) << "metadata value changed: " << key;
@@ -250,7 +250,7 @@ TEST_F(QuantizeFileTest, Q4KMTypesEqualLlamaQuantize) {
       EXPECT_EQ(std::memcmp(tensor->data, expected.data, expected.n_bytes), 0) << expected.name;
     }
   }
-  EXPECT_EQ(ours->get_int(std::string(kFileTypeKey)), 15);
+  EXPECT_EQ(ours->get_int(key_name(Key::GeneralFileType, "")), 15);
 }
 
 TEST_F(QuantizeFileTest, QuantizedSourceIsRequantizedWithWarning) {
