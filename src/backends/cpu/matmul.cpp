@@ -24,6 +24,10 @@ using matmul::kTileRows;
 // chunk stays in the L2 cache while each weight tile is multiplied with it.
 constexpr size_t kColumnChunkBytes = 512 * 1024;
 
+// Groups with at most this many columns read quantized weight blocks directly (fused_tile)
+// instead of unpacking each tile first: with so few columns the unpacked tile is hardly reused.
+constexpr int64_t kFusedColumns = 2;
+
 // One output column: the prepared input row it reads and where its M results go.
 struct Column {
   int64_t input;
@@ -117,6 +121,7 @@ void run_int8(const Problem& problem, const Inputs& inputs, ThreadPool& pool) {
   });
 
   const int64_t chunk = column_chunk(activation_bytes);
+  const bool fused_available = matmul::has_fused_tile(problem.type);
   pool.run([&](int ith, int nth) {
     thread_local std::vector<std::byte> tile_buffer;
     // Codes, lane scales (padded_k bytes each) and mins (a quarter) of kTileRows rows.
@@ -130,12 +135,15 @@ void run_int8(const Problem& problem, const Inputs& inputs, ThreadPool& pool) {
     const auto [row_begin, row_end] = thread_rows(problem.rows, ith, nth);
     for (const Group& group : problem.groups) {
       const auto n_columns = static_cast<int64_t>(group.columns.size());
+      const bool fused = fused_available && n_columns <= kFusedColumns;
       for (int64_t c0 = 0; c0 < n_columns; c0 += chunk) {
         const int64_t c1 = std::min(n_columns, c0 + chunk);
         for (int64_t r0 = row_begin; r0 < row_end; r0 += kTileRows) {
           const int n_rows = static_cast<int>(std::min<int64_t>(kTileRows, row_end - r0));
-          matmul::unpack_weights(problem.type, group.weights + r0 * problem.row_stride,
-                                 problem.row_stride, n_rows, k, packed);
+          const uint8_t* rows = group.weights + r0 * problem.row_stride;
+          if (!fused) {
+            matmul::unpack_weights(problem.type, rows, problem.row_stride, n_rows, k, packed);
+          }
           for (int64_t c = c0; c < c1; c += kTileColumns) {
             const int n_tile_columns = static_cast<int>(std::min<int64_t>(kTileColumns, c1 - c));
             matmul::PackedActivation columns[kTileColumns];
@@ -144,7 +152,12 @@ void run_int8(const Problem& problem, const Inputs& inputs, ThreadPool& pool) {
               columns[j] = matmul::view_activation(activations + input * activation_bytes, k);
             }
             float result[kTileRows * kTileColumns];
-            matmul::int8_tile(packed, n_rows, columns, n_tile_columns, packing.has_min, result);
+            if (fused) {
+              matmul::fused_tile(problem.type, rows, problem.row_stride, n_rows, k, columns,
+                                 n_tile_columns, result);
+            } else {
+              matmul::int8_tile(packed, n_rows, columns, n_tile_columns, packing.has_min, result);
+            }
             store_tile(problem, &group.columns[c], r0, n_rows, n_tile_columns, result);
           }
         }

@@ -104,6 +104,16 @@ void unpack_weights(GgmlType type, const uint8_t* rows, size_t row_stride, int n
 void int8_tile(const PackedWeights& weights, int n_rows, const PackedActivation* columns,
                int n_columns, bool has_min, float* result);
 
+// Whether the running target has a fused kernel for type, which reads the weight blocks directly.
+bool has_fused_tile(GgmlType type);
+
+// As int8_tile, but reads n_rows rows of type (row_stride bytes apart, k elements each) directly;
+// the results are bit-identical to unpack_weights followed by int8_tile. It re-reads the weights
+// for every column, so it pays off only for products with one or two columns. Throws Error when
+// has_fused_tile(type) is false.
+void fused_tile(GgmlType type, const uint8_t* rows, size_t row_stride, int n_rows, int64_t k,
+                const PackedActivation* columns, int n_columns, float* result);
+
 // Converts k F16 or BF16 values into floats.
 void widen_to_float(GgmlType type, const void* src, float* dst, int64_t k);
 

@@ -2,6 +2,7 @@
 // searches they share. Internal to the quant library; callers use quant.h.
 #pragma once
 
+#include <cfloat>
 #include <cstdint>
 
 #include "formats/quant/quant.h"
@@ -49,11 +50,51 @@ struct AffineGrid {
   float offset = 0.0f;
 };
 
+// Rounds value to the nearest integer, ties to even, and clamps the result to [lo, hi]. lo and hi
+// must be integers with magnitude below 2^22, and NaN gives lo. The result equals
+// clamp(std::nearbyint(value)) in the default rounding mode for every float, because rounding is
+// monotonic: a value below lo rounds to lo or below, one above hi to hi or above. Clamping first
+// keeps the magnitude below 2^22, where adding and subtracting 1.5 * 2^23 rounds to an integer
+// exactly. This avoids a libm call per element on the baseline x86-64 target, which lacks SSE4.1's
+// round instruction.
+inline float round_to_level(float value, float lo, float hi) {
+  static_assert(FLT_EVAL_METHOD == 0, "the rounding trick needs float arithmetic in float");
+  constexpr float kRoundingBias = 12582912.0f;  // 1.5 * 2^23
+  value = value >= lo ? value : lo;             // NaN fails the comparison and becomes lo
+  value = value > hi ? hi : value;
+  return (value + kRoundingBias) - kRoundingBias;
+}
+
+// Returns the nearest level of x on an affine grid, as a float holding an integer in [0, nmax]
+// (0 when the scale is 0).
+inline float affine_level(float x, float scale, float offset, float nmax) {
+  // Dividing by a zero scale gives infinity or NaN, which the select discards. Computing it
+  // unconditionally keeps loops over elements free of branches.
+  const float level = round_to_level((x + offset) / scale, 0.0f, nmax);
+  return scale == 0 ? 0.0f : level;
+}
+
+// Returns the nearest level of x on the grid scale * q, q in [qmin, qmax], as a float holding an
+// integer (0 when the scale is 0).
+inline float symmetric_level(float x, float scale, float qmin, float qmax) {
+  const float level = round_to_level(x / scale, qmin, qmax);
+  return scale == 0 ? 0.0f : level;
+}
+
 // Returns the nearest grid index of x on an affine grid (0 when the scale is 0).
-int nearest_affine_level(float x, float scale, float offset, int nmax);
+inline int nearest_affine_level(float x, float scale, float offset, int nmax) {
+  return static_cast<int>(affine_level(x, scale, offset, static_cast<float>(nmax)));
+}
 
 // Returns the nearest level of x on the grid scale * q, q in [qmin, qmax] (0 when scale is 0).
-int nearest_symmetric_level(float x, float scale, int qmin, int qmax);
+inline int nearest_symmetric_level(float x, float scale, int qmin, int qmax) {
+  return static_cast<int>(
+      symmetric_level(x, scale, static_cast<float>(qmin), static_cast<float>(qmax)));
+}
+
+// nearest_affine_level and nearest_symmetric_level for n elements, n a multiple of 4.
+void affine_levels(const float* x, int n, float scale, float offset, int nmax, int* q);
+void symmetric_levels(const float* x, int n, float scale, int qmin, int qmax, int* q);
 
 // Weighted squared error of x on an affine grid with nearest rounding.
 float affine_error(const float* x, const float* w, int n, int nmax, float scale, float offset);
@@ -61,14 +102,24 @@ float affine_error(const float* x, const float* w, int n, int nmax, float scale,
 // Weighted squared error of x on the grid scale * q, q in [qmin, qmax], with nearest rounding.
 float symmetric_error(const float* x, const float* w, int n, int qmin, int qmax, float scale);
 
+// affine_error and symmetric_error for count grids over the same elements. errors[c] equals the
+// single-grid function's result bit for bit, because each grid's sum runs over the elements in
+// the same order with the same float operations. The grids only share SIMD lanes.
+void affine_errors(const float* x, const float* w, int n, int nmax, const float* scales,
+                   const float* offsets, int count, float* errors);
+void symmetric_errors(const float* x, const float* w, int n, int qmin, int qmax,
+                      const float* scales, int count, float* errors);
+
 // Searches the affine grid with levels 0..nmax that minimizes the weighted squared error of x.
 // With offset_free false the grid must reach zero or below (offset >= 0), as the K-quants'
 // unsigned mins require; with it true (Q4_1, Q5_1) the offset may have either sign.
+// n must be at most 32 and a multiple of 4, as for every sub-block and legacy block.
 AffineGrid fit_affine_grid(const float* x, const float* w, int n, int nmax, bool offset_free);
 
 // Searches the scale of the grid scale * q, q in [qmin, qmax] (qmin < 0 < qmax), that minimizes
 // the weighted squared error of x. The scale may be negative: the grid is asymmetric, so the sign
 // picks which side of the data gets the extra level.
+// n must be at most 32 and a multiple of 4.
 float fit_symmetric_grid(const float* x, const float* w, int n, int qmin, int qmax);
 
 }  // namespace hllm::quant

@@ -65,7 +65,7 @@ int round_clamped(float value, int lo, int hi) {
 }
 
 // Chooses each sub-block's integer scale and min for fixed d and dmin (step 2) and returns the
-// total weighted squared error.
+// total weighted squared error. The block's integers must start at zero.
 float choose_affine_integers(const float* x, const float* w, const AffineFormat& format,
                              const AffineGrid* grids, AffineSuperBlock* block) {
   const int n_sub = kBlock / format.sub_size;
@@ -77,18 +77,29 @@ float choose_affine_integers(const float* x, const float* w, const AffineFormat&
         block->d > 0 ? round_clamped(grids[j].scale / block->d, 0, format.scale_max) : 0;
     const int min0 =
         block->dmin > 0 ? round_clamped(grids[j].offset / block->dmin, 0, format.scale_max) : 0;
-    float best = INFINITY;
+
+    // The neighbours of the rounded integers, scale-major, evaluated together.
+    float scales[9], offsets[9], errors[9];
+    int scale_of[9], min_of[9];
+    int count = 0;
     for (int scale = std::max(0, scale0 - 1); scale <= std::min(format.scale_max, scale0 + 1);
          ++scale) {
       for (int min = std::max(0, min0 - 1); min <= std::min(format.scale_max, min0 + 1); ++min) {
         // The dequantizers compute d * scale and dmin * min in float first; so does this.
-        const float error =
-            affine_error(xj, wj, format.sub_size, format.nmax, block->d * scale, block->dmin * min);
-        if (error < best) {
-          best = error;
-          block->scale[j] = scale;
-          block->min[j] = min;
-        }
+        scales[count] = block->d * scale;
+        offsets[count] = block->dmin * min;
+        scale_of[count] = scale;
+        min_of[count] = min;
+        ++count;
+      }
+    }
+    affine_errors(xj, wj, format.sub_size, format.nmax, scales, offsets, count, errors);
+    float best = INFINITY;
+    for (int c = 0; c < count; ++c) {
+      if (errors[c] < best) {
+        best = errors[c];
+        block->scale[j] = scale_of[c];
+        block->min[j] = min_of[c];
       }
     }
     total += best;
@@ -98,10 +109,10 @@ float choose_affine_integers(const float* x, const float* w, const AffineFormat&
 
 // Sets q from the chosen integers.
 void assign_affine_levels(const float* x, const AffineFormat& format, AffineSuperBlock* block) {
-  for (int i = 0; i < kBlock; ++i) {
-    const int j = i / format.sub_size;
-    block->q[i] = nearest_affine_level(x[i], block->d * block->scale[j],
-                                       block->dmin * block->min[j], format.nmax);
+  for (int j = 0; j < kBlock / format.sub_size; ++j) {
+    const int first = j * format.sub_size;
+    affine_levels(x + first, format.sub_size, block->d * block->scale[j],
+                  block->dmin * block->min[j], format.nmax, block->q + first);
   }
 }
 
@@ -137,19 +148,77 @@ bool refit_affine_super_scales(const float* x, const float* w, const AffineForma
   return *d > 0;
 }
 
+// Memo of the work that polish_affine does for one d and dmin. The integers that
+// choose_affine_integers picks, their error, and the super-block scales that the refit then
+// gives depend on d and dmin alone, because every block passed to it starts with zero integers.
+// The starts of fit_affine_super_block often reach the same d and dmin, and from there the same
+// path.
+struct AffineMemo {
+  struct Entry {
+    uint32_t d_bits = 0;
+    uint32_t dmin_bits = 0;
+    float error = 0;
+    int scale[16] = {};
+    int min[16] = {};
+    int refit = -1;  // -1: not computed yet, 0: the refit failed, 1: next_d and next_dmin are set
+    float next_d = 0;
+    float next_dmin = 0;
+  };
+  // Each start visits at most 1 + kSuperRefitRounds distinct d and dmin.
+  static constexpr int kCapacity = 4 * (1 + kSuperRefitRounds);
+  Entry entries[kCapacity];
+  int count = 0;
+  Entry overflow;  // never needed with kCapacity entries, but keeps a lookup from failing
+};
+
+// Sets the block's integers for its d and dmin, as choose_affine_integers would, and returns the
+// memo entry with their error.
+AffineMemo::Entry* choose_affine_memoized(const float* x, const float* w,
+                                          const AffineFormat& format, const AffineGrid* grids,
+                                          AffineSuperBlock* block, AffineMemo* memo) {
+  const uint32_t d_bits = float_to_bits(block->d);
+  const uint32_t dmin_bits = float_to_bits(block->dmin);
+  for (int k = 0; k < memo->count; ++k) {
+    AffineMemo::Entry& entry = memo->entries[k];
+    if (entry.d_bits == d_bits && entry.dmin_bits == dmin_bits) {
+      std::memcpy(block->scale, entry.scale, sizeof entry.scale);
+      std::memcpy(block->min, entry.min, sizeof entry.min);
+      return &entry;
+    }
+  }
+  AffineMemo::Entry* entry =
+      memo->count < AffineMemo::kCapacity ? &memo->entries[memo->count++] : &memo->overflow;
+  *entry = AffineMemo::Entry{};
+  entry->d_bits = d_bits;
+  entry->dmin_bits = dmin_bits;
+  entry->error = choose_affine_integers(x, w, format, grids, block);
+  std::memcpy(entry->scale, block->scale, sizeof entry->scale);
+  std::memcpy(entry->min, block->min, sizeof entry->min);
+  return entry;
+}
+
 // Runs steps 2 and 3 from a starting d and dmin; returns the result and its error.
 AffineSuperBlock polish_affine(const float* x, const float* w, const AffineFormat& format,
-                               const AffineGrid* grids, AffineSuperBlock best, float* error_out) {
-  float best_error = choose_affine_integers(x, w, format, grids, &best);
+                               const AffineGrid* grids, AffineSuperBlock best, AffineMemo* memo,
+                               float* error_out) {
+  AffineMemo::Entry* entry = choose_affine_memoized(x, w, format, grids, &best, memo);
+  float best_error = entry->error;
   assign_affine_levels(x, format, &best);
   for (int round = 0; round < kSuperRefitRounds; ++round) {
+    if (entry->refit < 0) {
+      entry->refit =
+          refit_affine_super_scales(x, w, format, best, &entry->next_d, &entry->next_dmin) ? 1 : 0;
+    }
+    if (entry->refit == 0) break;
     AffineSuperBlock candidate;
-    if (!refit_affine_super_scales(x, w, format, best, &candidate.d, &candidate.dmin)) break;
-    const float error = choose_affine_integers(x, w, format, grids, &candidate);
-    if (!(error < best_error)) break;
+    candidate.d = entry->next_d;
+    candidate.dmin = entry->next_dmin;
+    AffineMemo::Entry* next = choose_affine_memoized(x, w, format, grids, &candidate, memo);
+    if (!(next->error < best_error)) break;
     assign_affine_levels(x, format, &candidate);
     best = candidate;
-    best_error = error;
+    best_error = next->error;
+    entry = next;
   }
   *error_out = best_error;
   return best;
@@ -169,12 +238,13 @@ AffineSuperBlock fit_affine_super_block(const float* x, const float* w,
 
   AffineSuperBlock best;
   float best_error = INFINITY;
+  AffineMemo memo;
   for (const float shrink : kSuperScaleShrinks) {
     AffineSuperBlock start;
     start.d = round_to_fp16(max_scale / (format.scale_max - shrink * format.scale_max));
     start.dmin = round_to_fp16(max_offset / format.scale_max);
     float error = INFINITY;
-    const AffineSuperBlock candidate = polish_affine(x, w, format, grids, start, &error);
+    const AffineSuperBlock candidate = polish_affine(x, w, format, grids, start, &memo, &error);
     if (error < best_error) {
       best = candidate;
       best_error = error;
@@ -183,7 +253,8 @@ AffineSuperBlock fit_affine_super_block(const float* x, const float* w,
   return best;
 }
 
-// Chooses each sub-block's integer scale for a fixed d and returns the total error.
+// Chooses each sub-block's integer scale for a fixed d and returns the total error. The block's
+// integers must start at zero.
 float choose_symmetric_integers(const float* x, const float* w, const SymmetricFormat& format,
                                 const float* scales, SymmetricSuperBlock* block) {
   const int n_sub = kBlock / format.sub_size;
@@ -193,14 +264,21 @@ float choose_symmetric_integers(const float* x, const float* w, const SymmetricF
     const float* wj = w + j * format.sub_size;
     const int scale0 =
         block->d != 0 ? round_clamped(scales[j] / block->d, format.scale_min, format.scale_max) : 0;
-    float best = INFINITY;
+    float grid_scales[3], errors[3];
+    int scale_of[3];
+    int count = 0;
     for (int scale = std::max(format.scale_min, scale0 - 1);
          scale <= std::min(format.scale_max, scale0 + 1); ++scale) {
-      const float error =
-          symmetric_error(xj, wj, format.sub_size, format.qmin, format.qmax, block->d * scale);
-      if (error < best) {
-        best = error;
-        block->scale[j] = scale;
+      grid_scales[count] = block->d * scale;
+      scale_of[count] = scale;
+      ++count;
+    }
+    symmetric_errors(xj, wj, format.sub_size, format.qmin, format.qmax, grid_scales, count, errors);
+    float best = INFINITY;
+    for (int c = 0; c < count; ++c) {
+      if (errors[c] < best) {
+        best = errors[c];
+        block->scale[j] = scale_of[c];
       }
     }
     total += best;
@@ -210,34 +288,82 @@ float choose_symmetric_integers(const float* x, const float* w, const SymmetricF
 
 void assign_symmetric_levels(const float* x, const SymmetricFormat& format,
                              SymmetricSuperBlock* block) {
-  for (int i = 0; i < kBlock; ++i) {
-    block->q[i] = nearest_symmetric_level(x[i], block->d * block->scale[i / format.sub_size],
-                                          format.qmin, format.qmax);
+  for (int j = 0; j < kBlock / format.sub_size; ++j) {
+    const int first = j * format.sub_size;
+    symmetric_levels(x + first, format.sub_size, block->d * block->scale[j], format.qmin,
+                     format.qmax, block->q + first);
   }
+}
+
+// Least-squares d for fixed integers and levels (step 3). Returns false when the system is
+// degenerate or d rounds to zero.
+bool refit_symmetric_super_scale(const float* x, const float* w, const SymmetricFormat& format,
+                                 const SymmetricSuperBlock& block, float* d) {
+  double aa = 0, ax = 0;
+  for (int i = 0; i < kBlock; ++i) {
+    const double a = block.scale[i / format.sub_size] * block.q[i];
+    aa += w[i] * a * a;
+    ax += w[i] * a * x[i];
+  }
+  if (!(aa > 0)) return false;
+  *d = round_to_fp16(static_cast<float>(ax / aa));
+  return *d != 0;
+}
+
+// AffineMemo for the symmetric formats, keyed by d.
+struct SymmetricMemo {
+  struct Entry {
+    uint32_t d_bits = 0;
+    float error = 0;
+    int scale[16] = {};
+    int refit = -1;  // -1: not computed yet, 0: the refit failed, 1: next_d is set
+    float next_d = 0;
+  };
+  static constexpr int kCapacity = 4 * (1 + kSuperRefitRounds);
+  Entry entries[kCapacity];
+  int count = 0;
+  Entry overflow;
+};
+
+SymmetricMemo::Entry* choose_symmetric_memoized(const float* x, const float* w,
+                                                const SymmetricFormat& format, const float* scales,
+                                                SymmetricSuperBlock* block, SymmetricMemo* memo) {
+  const uint32_t d_bits = float_to_bits(block->d);
+  for (int k = 0; k < memo->count; ++k) {
+    SymmetricMemo::Entry& entry = memo->entries[k];
+    if (entry.d_bits == d_bits) {
+      std::memcpy(block->scale, entry.scale, sizeof entry.scale);
+      return &entry;
+    }
+  }
+  SymmetricMemo::Entry* entry =
+      memo->count < SymmetricMemo::kCapacity ? &memo->entries[memo->count++] : &memo->overflow;
+  *entry = SymmetricMemo::Entry{};
+  entry->d_bits = d_bits;
+  entry->error = choose_symmetric_integers(x, w, format, scales, block);
+  std::memcpy(entry->scale, block->scale, sizeof entry->scale);
+  return entry;
 }
 
 // Runs steps 2 and 3 from a starting d; returns the result and its error.
 SymmetricSuperBlock polish_symmetric(const float* x, const float* w, const SymmetricFormat& format,
                                      const float* scales, SymmetricSuperBlock best,
-                                     float* error_out) {
-  float best_error = choose_symmetric_integers(x, w, format, scales, &best);
+                                     SymmetricMemo* memo, float* error_out) {
+  SymmetricMemo::Entry* entry = choose_symmetric_memoized(x, w, format, scales, &best, memo);
+  float best_error = entry->error;
   assign_symmetric_levels(x, format, &best);
   for (int round = 0; round < kSuperRefitRounds; ++round) {
-    double aa = 0, ax = 0;
-    for (int i = 0; i < kBlock; ++i) {
-      const double a = best.scale[i / format.sub_size] * best.q[i];
-      aa += w[i] * a * a;
-      ax += w[i] * a * x[i];
-    }
-    if (!(aa > 0)) break;
+    if (entry->refit < 0)
+      entry->refit = refit_symmetric_super_scale(x, w, format, best, &entry->next_d) ? 1 : 0;
+    if (entry->refit == 0) break;
     SymmetricSuperBlock candidate;
-    candidate.d = round_to_fp16(static_cast<float>(ax / aa));
-    if (candidate.d == 0) break;
-    const float error = choose_symmetric_integers(x, w, format, scales, &candidate);
-    if (!(error < best_error)) break;
+    candidate.d = entry->next_d;
+    SymmetricMemo::Entry* next = choose_symmetric_memoized(x, w, format, scales, &candidate, memo);
+    if (!(next->error < best_error)) break;
     assign_symmetric_levels(x, format, &candidate);
     best = candidate;
-    best_error = error;
+    best_error = next->error;
+    entry = next;
   }
   *error_out = best_error;
   return best;
@@ -257,13 +383,15 @@ SymmetricSuperBlock fit_symmetric_super_block(const float* x, const float* w,
   if (extreme == 0) return best;  // all zero
 
   float best_error = INFINITY;
+  SymmetricMemo memo;
   for (const float shrink : kSuperScaleShrinks) {
     // The largest sub-block scale takes the wide negative end of the integer range, or a little
     // less than it.
     SymmetricSuperBlock start;
     start.d = round_to_fp16(extreme / (format.scale_min - shrink * format.scale_min));
     float error = INFINITY;
-    const SymmetricSuperBlock candidate = polish_symmetric(x, w, format, scales, start, &error);
+    const SymmetricSuperBlock candidate =
+        polish_symmetric(x, w, format, scales, start, &memo, &error);
     if (error < best_error) {
       best = candidate;
       best_error = error;
