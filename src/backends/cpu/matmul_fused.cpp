@@ -58,23 +58,30 @@ inline float HalfToFloat(uint16_t h) { return _cvtsh_ss(h); }
 float DotQ8_0(const uint8_t* row, int64_t k, const PackedActivation& x) {
   const auto* blocks = reinterpret_cast<const BlockQ8_0*>(row);
   // Codes plus 128 as unsigned bytes, matching the packed form's offset of 128.
-  const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
+  const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
   __m512 acc = _mm512_setzero_ps();
   const int64_t n_blocks = k / kLegacyBlockSize;
-  for (int64_t b = 0; b < n_blocks; b += 2) {
-    // An odd last block meets the zero padding of the packed form, whose codes and scales are 0.
-    const bool pair = b + 1 < n_blocks;
+  int64_t b = 0;
+  for (; b + 2 <= n_blocks; b += 2) {
     const int64_t i = b * kLegacyBlockSize;
-    const __m256i low = _mm256_xor_si256(
-        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b].qs)), flip);
-    const __m256i high =
-        pair ? _mm256_xor_si256(
-                   _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b + 1].qs)), flip)
-             : _mm256_setzero_si256();
+    const __m512i codes =
+        Join(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b].qs)),
+             _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b + 1].qs)));
     const __m512i dot = _mm512_dpbusd_epi32(_mm512_loadu_si512(x.correction + i / kLaneWidth),
-                                            Join(low, high), _mm512_loadu_si512(x.q + i));
-    const __m512 scale =
-        JoinScales(HalfToFloat(blocks[b].d), pair ? HalfToFloat(blocks[b + 1].d) : 0.0f);
+                                            _mm512_xor_si512(codes, flip),
+                                            _mm512_loadu_si512(x.q + i));
+    const __m512 scale = JoinScales(HalfToFloat(blocks[b].d), HalfToFloat(blocks[b + 1].d));
+    acc = AccumulateLanes(acc, dot, scale, _mm512_loadu_ps(x.scale + i / kLaneWidth));
+  }
+  if (b < n_blocks) {
+    // The odd last block meets the zero padding of the packed form, whose codes and scales are 0.
+    const int64_t i = b * kLegacyBlockSize;
+    const __m512i codes = _mm512_zextsi256_si512(
+        _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blocks[b].qs)));
+    const __m512i low_half = _mm512_maskz_mov_epi8(0xffffffffull, _mm512_xor_si512(codes, flip));
+    const __m512i dot = _mm512_dpbusd_epi32(_mm512_loadu_si512(x.correction + i / kLaneWidth),
+                                            low_half, _mm512_loadu_si512(x.q + i));
+    const __m512 scale = JoinScales(HalfToFloat(blocks[b].d), 0.0f);
     acc = AccumulateLanes(acc, dot, scale, _mm512_loadu_ps(x.scale + i / kLaneWidth));
   }
   return _mm512_reduce_add_ps(acc);
