@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cassert>
 #include <cmath>
+#include <type_traits>
 
 #include "formats/quant/quant_internal.h"
 #include "util/half.h"
@@ -201,6 +202,29 @@ void symmetric_errors_lanes(const float* x, const float* w, int n, float qmin, f
     errors[c] = error[c / 4][c % 4];
 }
 
+// Calls body(vectors, start, chunk) for each batch of up to 16 grids [start, start + chunk), with
+// vectors a std::integral_constant giving the number of 4-lane vectors the batch fills.
+template <typename Body>
+void for_each_batch(int count, const Body& body) {
+  for (int start = 0; start < count; start += 16) {
+    const int chunk = std::min(16, count - start);
+    switch ((chunk + 3) / 4) {
+      case 1:
+        body(std::integral_constant<int, 1>{}, start, chunk);
+        break;
+      case 2:
+        body(std::integral_constant<int, 2>{}, start, chunk);
+        break;
+      case 3:
+        body(std::integral_constant<int, 3>{}, start, chunk);
+        break;
+      default:
+        body(std::integral_constant<int, 4>{}, start, chunk);
+        break;
+    }
+  }
+}
+
 // Keeps the first candidate with the smallest error, as a loop over the candidates in order that
 // replaces the best on a strictly smaller error does.
 template <typename Grid>
@@ -255,40 +279,18 @@ void symmetric_levels(const float* x, int n, float scale, int qmin, int qmax, in
 
 void affine_errors(const float* x, const float* w, int n, int nmax, const float* scales,
                    const float* offsets, int count, float* errors) {
-  // Lane counts are whole vectors of four, and up to 16 grids share one pass over the elements.
-  for (int start = 0; start < count; start += 16) {
-    const int chunk = std::min(16, count - start);
-    const float* s = scales + start;
-    const float* o = offsets + start;
-    float* e = errors + start;
-    if (chunk <= 4) {
-      affine_errors_lanes<1>(x, w, n, nmax, s, o, chunk, e);
-    } else if (chunk <= 8) {
-      affine_errors_lanes<2>(x, w, n, nmax, s, o, chunk, e);
-    } else if (chunk <= 12) {
-      affine_errors_lanes<3>(x, w, n, nmax, s, o, chunk, e);
-    } else {
-      affine_errors_lanes<4>(x, w, n, nmax, s, o, chunk, e);
-    }
-  }
+  for_each_batch(count, [&](auto vectors, int start, int chunk) {
+    affine_errors_lanes<decltype(vectors)::value>(x, w, n, nmax, scales + start, offsets + start,
+                                                  chunk, errors + start);
+  });
 }
 
 void symmetric_errors(const float* x, const float* w, int n, int qmin, int qmax,
                       const float* scales, int count, float* errors) {
-  for (int start = 0; start < count; start += 16) {
-    const int chunk = std::min(16, count - start);
-    const float* s = scales + start;
-    float* e = errors + start;
-    if (chunk <= 4) {
-      symmetric_errors_lanes<1>(x, w, n, qmin, qmax, s, chunk, e);
-    } else if (chunk <= 8) {
-      symmetric_errors_lanes<2>(x, w, n, qmin, qmax, s, chunk, e);
-    } else if (chunk <= 12) {
-      symmetric_errors_lanes<3>(x, w, n, qmin, qmax, s, chunk, e);
-    } else {
-      symmetric_errors_lanes<4>(x, w, n, qmin, qmax, s, chunk, e);
-    }
-  }
+  for_each_batch(count, [&](auto vectors, int start, int chunk) {
+    symmetric_errors_lanes<decltype(vectors)::value>(x, w, n, qmin, qmax, scales + start, chunk,
+                                                     errors + start);
+  });
 }
 
 float affine_error(const float* x, const float* w, int n, int nmax, float scale, float offset) {
