@@ -4,6 +4,7 @@
 #include <fmt/ranges.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -150,6 +151,13 @@ json profile_json(const ProfileSummary& profile) {
               {"nodes", entries(profile.nodes, true)}};
 }
 
+// Nanoseconds as whole numbers, as llama-bench writes them.
+std::vector<long long> whole_nanoseconds(const std::vector<double>& samples) {
+  std::vector<long long> whole;
+  for (double ns : samples) whole.push_back(std::llround(ns));
+  return whole;
+}
+
 json result_json(const BenchModelInfo& model, const BenchResult& result) {
   json item{
       {"model_filename", model.path},
@@ -165,10 +173,10 @@ json result_json(const BenchModelInfo& model, const BenchResult& result) {
       {"test", result.test.name()},
       {"n_prompt", result.test.n_prompt},
       {"n_gen", result.test.n_gen},
-      {"samples_ns", result.samples_ns},
+      {"samples_ns", whole_nanoseconds(result.samples_ns)},
       {"samples_ts", result.samples_ts},
-      {"avg_ns", result.avg_ns},
-      {"stddev_ns", result.stddev_ns},
+      {"avg_ns", std::llround(result.avg_ns)},
+      {"stddev_ns", std::llround(result.stddev_ns)},
       {"avg_ts", result.avg_ts},
       {"stddev_ts", result.stddev_ts},
       {"nodes", result.nodes},
@@ -197,15 +205,18 @@ const char* kCsvHeader =
 
 std::string csv_row(const BenchModelInfo& model, const BenchResult& result) {
   // Samples are joined with ';' so that each list stays one field.
-  const auto join = [](const std::vector<double>& samples) {
-    return fmt::format("{:.6g}", fmt::join(samples, ";"));
+  const auto join_ns = [](const std::vector<double>& samples) {
+    return fmt::format("{}", fmt::join(whole_nanoseconds(samples), ";"));
+  };
+  const auto join_ts = [](const std::vector<double>& samples) {
+    return fmt::format("{:.6f}", fmt::join(samples, ";"));
   };
   return fmt::format(
-      "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.0f},{:.0f},{:.6g},{:.6g},{},{},{}",
+      "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{:.0f},{:.0f},{:.6f},{:.6f},{},{},{}",
       csv_field(model.path), csv_field(model.type), csv_field(model.arch),
       csv_field(model.weight_type), model.size_bytes, model.n_params, model.bytes_per_token,
       csv_field(result.device), result.n_threads, result.n_ubatch, result.test.name(),
-      result.test.n_prompt, result.test.n_gen, join(result.samples_ns), join(result.samples_ts),
+      result.test.n_prompt, result.test.n_gen, join_ns(result.samples_ns), join_ts(result.samples_ts),
       result.avg_ns, result.stddev_ns, result.avg_ts, result.stddev_ts, result.nodes,
       result.splits > 0 ? fmt::format("{}", result.splits) : "",
       result.bandwidth_gbs ? fmt::format("{:.6g}", *result.bandwidth_gbs) : "");
@@ -251,13 +262,13 @@ class ResultWriter {
  public:
   explicit ResultWriter(std::string format) : format_(std::move(format)) {}
 
-  void begin() {
-    if (format_ == "md") std::fputs(kMarkdownHeader, stdout);
-    if (format_ == "csv") std::printf("%s\n", kCsvHeader);
-    std::fflush(stdout);
-  }
-
   void add(const BenchModelInfo& model, BenchResult result) {
+    // The header comes with the first result, so a failure before it leaves stdout empty.
+    if (!header_written_) {
+      if (format_ == "md") std::fputs(kMarkdownHeader, stdout);
+      if (format_ == "csv") std::printf("%s\n", kCsvHeader);
+      header_written_ = true;
+    }
     if (format_ == "md") std::fputs(markdown_row(model, result).c_str(), stdout);
     if (format_ == "csv") std::printf("%s\n", csv_row(model, result).c_str());
     if (format_ == "json") results_.push_back(result_json(model, result));
@@ -278,6 +289,7 @@ class ResultWriter {
 
  private:
   std::string format_;
+  bool header_written_ = false;
   json results_ = json::array();
   std::vector<std::string> profiles_;
 };
@@ -291,15 +303,19 @@ void run_bench(const BenchCommandOptions& options) {
     thread_counts.push_back(static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
   }
 
+  // Every model is opened (memory-mapped and checked) before the first test, so a bad path
+  // stops the command before any time is spent and before any result is written.
+  std::vector<std::unique_ptr<Model>> models;
+  for (const std::string& path : options.model_paths) models.push_back(Model::load(path));
+
   ResultWriter writer(options.output_format);
-  writer.begin();
-  for (const std::string& path : options.model_paths) {
-    const std::unique_ptr<Model> model = Model::load(path);
+  for (const std::unique_ptr<Model>& model : models) {
     const BenchModelInfo info = describe_bench_model(*model);
     for (int n_threads : thread_counts) {
       for (const BenchTest& test : tests) {
-        std::fprintf(stderr, "bench: %s, %d threads, %s: warm-up and %d runs\n", path.c_str(),
-                     n_threads, test.name().c_str(), options.repetitions);
+        std::fprintf(stderr, "bench: %s, %d threads, %s: warm-up and %d run%s\n",
+                     model->path().c_str(), n_threads, test.name().c_str(), options.repetitions,
+                     options.repetitions == 1 ? "" : "s");
         BenchOptions bench;
         bench.n_threads = n_threads;
         bench.n_ubatch = options.n_ubatch;

@@ -2,7 +2,9 @@
 // invalid arguments. Timings are never asserted: the machine that runs the tests is shared.
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -100,6 +102,9 @@ TEST_P(BenchJsonTest, EveryFieldOfEveryTest) {
     ASSERT_TRUE(item["samples_ts"].is_array());
     EXPECT_EQ(item["samples_ts"].size(), 2u);
     EXPECT_EQ(item["samples_ns"].size(), 2u);
+    // Whole nanoseconds, as llama-bench writes them.
+    EXPECT_TRUE(item["samples_ns"][0].is_number_integer()) << item["samples_ns"];
+    EXPECT_TRUE(item["avg_ns"].is_number_integer()) << item["avg_ns"];
     EXPECT_GT(item["avg_ts"].get<double>(), 0.0);
     EXPECT_GE(item["stddev_ts"].get<double>(), 0.0);
     EXPECT_GT(item["nodes"].get<int>(), 0);
@@ -228,6 +233,9 @@ struct BadArguments {
   std::string message;  // part of the expected error message
 };
 
+// Prints the arguments, which name the case in test listings.
+void PrintTo(const BadArguments& bad, std::ostream* out) { *out << bad.arguments; }
+
 class BenchBadArgumentsTest : public ::testing::TestWithParam<BadArguments> {};
 
 TEST_P(BenchBadArgumentsTest, ClearError) {
@@ -249,7 +257,47 @@ INSTANTIATE_TEST_SUITE_P(Cases, BenchBadArgumentsTest,
                                            BadArguments{"-p 4 -r 0", "invalid -r value 0"},
                                            BadArguments{"-p 0 -n 0", "no tests to run"},
                                            BadArguments{"-pg 4", "expected one N,M pair per -pg"},
-                                           BadArguments{"-p 4 stray", "unexpected arguments"}));
+                                           BadArguments{"-p 4 stray", "unexpected arguments"},
+                                           BadArguments{"-p 4 -n abc",
+                                                        "run 'hllm bench --help' for usage"},
+                                           BadArguments{"-p 4 --bogus",
+                                                        "run 'hllm bench --help' for usage"}),
+                         [](const ::testing::TestParamInfo<BadArguments>& info) {
+                           // The arguments with each character other than a letter or digit as '_'.
+                           std::string name = info.param.arguments;
+                           for (char& c : name) {
+                             if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+                           }
+                           return name;
+                         });
+
+// Argument errors use the program's own format, "error: ..." and exit status 1, for every
+// command and for an unknown command.
+TEST(BenchCommand, ParseErrorsUseErrorFormat) {
+  const std::string hllm = test::hllm_binary();
+  for (const std::string& arguments : {std::string(" bench -m x.gguf -n abc"),
+                                       std::string(" nosuchcommand"), std::string("")}) {
+    const test::CommandResult result = test::run_command(hllm + arguments);
+    EXPECT_EQ(result.exit_code, 1) << arguments;
+    EXPECT_EQ(result.err.rfind("error: ", 0), 0u) << arguments << ": " << result.err;
+  }
+  const test::CommandResult unknown = test::run_command(hllm + " nosuchcommand");
+  EXPECT_NE(unknown.err.find("unknown command 'nosuchcommand'"), std::string::npos)
+      << unknown.err;
+}
+
+// A bad model path fails before any test runs, so no result of an earlier model is printed
+// without the rest, in any output format.
+TEST(BenchCommand, BadSecondModelPrintsNothing) {
+  for (const char* format : {"md", "json", "csv"}) {
+    const test::CommandResult result = test::run_command(
+        test::hllm_binary() + " bench -m " + test::fixture("models/stories260K.gguf") +
+        " -m /nonexistent/model.gguf -p 4 -n 0 -r 1 -t 1 -o " + format);
+    EXPECT_NE(result.exit_code, 0) << format;
+    EXPECT_TRUE(result.out.empty()) << format << ": " << result.out;
+    EXPECT_NE(result.err.find("/nonexistent/model.gguf"), std::string::npos) << result.err;
+  }
+}
 
 TEST(BenchCommand, MissingModelNamesFile) {
   const test::CommandResult result =

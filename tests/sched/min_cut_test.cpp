@@ -116,8 +116,12 @@ void build_random_graph(Graph& g, std::mt19937& rng, int n_nodes) {
   const int64_t width = 16 << (rng() % 4);
   std::vector<Tensor*> values{g.input("x", GgmlType::F32, {width, 4})};
   std::vector<Tensor*> weights;
-  for (int i = 0; i < 3; ++i)
-    weights.push_back(g.weight("w" + std::to_string(i), GgmlType::F32, {width, width}));
+  for (int i = 0; i < 3; ++i) {
+    // Appending instead of "w" + std::to_string(i) avoids a false -Wrestrict warning of GCC 12.
+    std::string name = "w";
+    name += std::to_string(i);
+    weights.push_back(g.weight(name, GgmlType::F32, {width, width}));
+  }
   for (int i = 0; i < n_nodes; ++i) {
     Tensor* a = values[rng() % values.size()];
     Tensor* b = values[rng() % values.size()];
@@ -184,7 +188,9 @@ TEST(PlanCut, MatchesBruteForceOnSmallGraphs) {
     EXPECT_EQ(placement_cost(g, planned, cost), best)
         << "trial " << trial << ": the placement is not optimal";
     for (const Tensor* node : compute) {
-      if (!sim.supports(*node)) EXPECT_EQ(plan.backend[node->id], kCpu) << node->name;
+      if (!sim.supports(*node)) {
+        EXPECT_EQ(plan.backend[node->id], kCpu) << node->name;
+      }
     }
   }
 }
