@@ -212,5 +212,26 @@ TEST(Attention, IndependentOfCachePlacement) {
   }
 }
 
+// Heads that share a key/value head are computed together in groups whose size depends on the
+// thread count (one head per item when threads outnumber the rows). Each head's output must not
+// depend on that grouping.
+TEST(Attention, HeadGroupingKeepsBits) {
+  for (int64_t queries : {1, 3, 40}) {
+    SCOPED_TRACE(fmt::format("{} queries", queries));
+    const AttentionCase c{64, 48, 16, 2, queries, 70, 1};
+    OpHarness h(43);
+    Tensor* q = h.source(Layout::Contiguous, GgmlType::F32, {c.key_dim, c.heads, c.queries, 1});
+    Tensor* k = h.source(Layout::Contiguous, GgmlType::F16, {c.key_dim, c.kv_heads, c.keys, 1});
+    Tensor* v = h.source(Layout::Contiguous, GgmlType::F16, {c.value_dim, c.kv_heads, c.keys, 1});
+    Tensor* mask =
+        h.values(GgmlType::F32, {c.keys, c.queries, 1, 1}, causal_mask(c.keys, c.queries));
+    Tensor* out = ops::attention(h.graph(), q, k, v, mask, 0.125f);
+    const OpResult one_thread = h.run(out, 1);
+    const OpResult many_threads = h.run(out, 8);
+    EXPECT_TRUE(all_close(one_thread.actual, one_thread.expected, kAttention));
+    EXPECT_TRUE(bitwise_equal(one_thread.actual, many_threads.actual));
+  }
+}
+
 }  // namespace
 }  // namespace hllm::test
