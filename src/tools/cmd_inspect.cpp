@@ -12,6 +12,7 @@
 
 #include "formats/gguf.h"
 #include "models/registry.h"
+#include "runtime/benchmark.h"
 #include "tools/command.h"
 #include "util/error.h"
 
@@ -224,7 +225,8 @@ json inspect_json(const GgufFile& file, const ModelSpec& spec) {
                    {"tensor_count", file.tensors().size()},
                    {"metadata_count", file.metadata().size()},
                    {"data_offset", file.data_offset()},
-                   {"file_size", file.file_size()}};
+                   {"file_size", file.file_size()},
+                   {"file_type", weight_type_name(file)}};
   json metadata = json::array();
   for (const auto& [key, value] : file.metadata())
     metadata.push_back(metadata_json(key, value));
@@ -247,6 +249,7 @@ void print_header(const GgufFile& file) {
   fmt::print("GGUF version {}, alignment {}, {} tensors, {} metadata entries\n", file.version(),
              file.alignment(), file.tensors().size(), file.metadata().size());
   fmt::print("data offset {} bytes, file size {} bytes\n", file.data_offset(), file.file_size());
+  fmt::print("file type: {}\n", weight_type_name(file));
 }
 
 void print_metadata(const GgufFile& file) {

@@ -69,6 +69,11 @@ TEST(InspectCommand, LongArraysAbbreviated) {
   EXPECT_TRUE(contains(result.out, "blk.4.ffn_down.weight")) << result.out;
 }
 
+TEST(InspectCommand, NamesFileType) {
+  const test::CommandResult result = inspect(test::fixture("models/qwen3next-tiny-q4_k_m.gguf"));
+  EXPECT_TRUE(contains(result.out, "file type: Q4_K - Medium")) << result.out;
+}
+
 TEST(InspectCommand, JsonForEveryModel) {
   for (const std::string& name : kModels) {
     SCOPED_TRACE(name);
@@ -76,6 +81,7 @@ TEST(InspectCommand, JsonForEveryModel) {
     EXPECT_EQ(doc["header"]["version"], 3);
     EXPECT_EQ(doc["header"]["tensor_count"], doc["tensors"].size());
     EXPECT_EQ(doc["header"]["metadata_count"], doc["metadata"].size());
+    EXPECT_TRUE(doc["header"]["file_type"].is_string()) << doc["header"];
     const json& model = doc["model"];
     EXPECT_TRUE(model["has_weights"].get<bool>());
     EXPECT_EQ(model["errors"], 0) << model["findings"].dump();
