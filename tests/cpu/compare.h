@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <string>
 #include <vector>
 
 namespace hllm::test {
@@ -54,6 +55,26 @@ inline ::testing::AssertionResult all_close(const std::vector<double>& actual,
              "error {:.3g}, tolerance {:.3g} absolute + {:.3g} relative",
              failures, actual.size(), worst, expected[worst], actual[worst],
              std::fabs(actual[worst] - expected[worst]), tolerance.absolute, tolerance.relative);
+}
+
+// Expects |expected - actual| <= tolerance everywhere; a failure names the worst element.
+template <typename Expected, typename Actual>
+void expect_close(const std::vector<Expected>& expected, const std::vector<Actual>& actual,
+                  double tolerance, const std::string& what) {
+  ASSERT_EQ(expected.size(), actual.size()) << what;
+  size_t worst = 0;
+  double worst_error = -1.0;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    const double error = std::fabs(static_cast<double>(expected[i]) - actual[i]);
+    if (!(error <= worst_error)) {  // also picks up NaN
+      worst = i;
+      worst_error = error;
+      if (std::isnan(error)) break;
+    }
+  }
+  EXPECT_LE(worst_error, tolerance)
+      << what << ": worst element " << worst << " expected " << expected[worst] << " actual "
+      << actual[worst] << " tolerance " << tolerance;
 }
 
 }  // namespace hllm::test

@@ -11,8 +11,9 @@
 
 #include "backends/cpu/delta_rule_internal.h"
 #include "backends/cpu/kernels.h"
+#include "cpu/compare.h"
 #include "cpu/recurrent_reference.h"
-#include "hwy/targets.h"
+#include "cpu/targets.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
 
@@ -20,6 +21,8 @@ namespace hllm::cpu {
 namespace {
 
 using test::DeltaRuleShape;
+using test::expect_close;
+using test::for_each_simd_target;
 
 struct DeltaRuleInputs {
   std::vector<float> q, k;     // [dk, Hk, T, S], rows of unit length as the model passes them
@@ -178,26 +181,6 @@ std::vector<double> run_reference(const DeltaRuleShape& shape, const DeltaRuleIn
                                     1.0 / std::sqrt(static_cast<double>(shape.dk)), state);
 }
 
-// Expects |expected - actual| <= tolerance everywhere; a failure names the worst element.
-template <typename Expected, typename Actual>
-void expect_close(const std::vector<Expected>& expected, const std::vector<Actual>& actual,
-                  double tolerance, const std::string& what) {
-  ASSERT_EQ(expected.size(), actual.size()) << what;
-  size_t worst = 0;
-  double worst_error = -1.0;
-  for (size_t i = 0; i < expected.size(); ++i) {
-    const double error = std::fabs(static_cast<double>(expected[i]) - actual[i]);
-    if (!(error <= worst_error)) {  // also picks up NaN
-      worst = i;
-      worst_error = error;
-      if (std::isnan(error)) break;
-    }
-  }
-  EXPECT_LE(worst_error, tolerance)
-      << what << ": worst element " << worst << " expected " << expected[worst] << " actual "
-      << actual[worst] << " tolerance " << tolerance;
-}
-
 template <typename T>
 double max_abs(const std::vector<T>& values) {
   double result = 0.0;
@@ -214,17 +197,6 @@ double max_abs(const std::vector<T>& values) {
 double tolerance_for(const DeltaRuleShape& shape, double magnitude) {
   return 16.0 * std::ldexp(1.0, -23) * std::max(magnitude, 1e-3) *
          std::sqrt(static_cast<double>(shape.n_tokens) + 1.0);
-}
-
-// Runs check once per SIMD target that this build compiled and this CPU supports.
-template <typename Check>
-void for_each_simd_target(const Check& check) {
-  for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    SCOPED_TRACE(hwy::TargetName(target));
-    hwy::SetSupportedTargetsForTest(target);
-    check();
-  }
-  hwy::SetSupportedTargetsForTest(0);
 }
 
 void expect_matches_reference(const DeltaRuleShape& shape, const RunOptions& options,

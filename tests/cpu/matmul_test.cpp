@@ -1,11 +1,7 @@
 // MulMat and MulMatId against a float64 reference that dequantizes the weights with
 // dequantize_row and converts the input as llama.cpp does for each weight type, for every weight
 // type with a kernel, on every SIMD target this CPU runs.
-#ifndef HWY_WANT_AVX3_DL
-#define HWY_WANT_AVX3_DL  // as the kernels are built, so the VNNI target is tested too
-#endif
 #include <gtest/gtest.h>
-#include <hwy/targets.h>
 
 #include <algorithm>
 #include <cfloat>
@@ -18,6 +14,7 @@
 
 #include "backends/cpu/kernels.h"
 #include "backends/cpu/matmul_internal.h"
+#include "cpu/targets.h"
 #include "formats/quant/quant.h"
 #include "util/error.h"
 #include "util/half.h"
@@ -274,18 +271,8 @@ void check_mul_mat(GgmlType type, std::array<int64_t, 4> weight_ne, std::array<i
   EXPECT_TRUE(check.ok()) << "worst " << check.report;
 }
 
-// Runs body once with each SIMD target that this CPU supports, then restores the default.
-template <typename Body>
-void for_each_target(const Body& body) {
-  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    hwy::SetSupportedTargetsForTest(target);
-    body();
-  }
-  hwy::SetSupportedTargetsForTest(0);
-}
-
 TEST(MulMat, MatrixVectorEveryType) {
-  for_each_target([] {
+  test::for_each_simd_target([] {
     for (GgmlType type : kWeightTypes) {
       const int64_t k = test_k(type);
       for (int threads : {1, 2}) {
@@ -308,7 +295,7 @@ TEST(MulMat, SmallBatchesEveryType) {
 
 // 511 columns span several column chunks and end in a partial tile.
 TEST(MulMat, LargeBatchEveryType) {
-  for_each_target([] {
+  test::for_each_simd_target([] {
     for (GgmlType type : kWeightTypes) {
       const int64_t k = test_k(type);
       check_mul_mat(type, {k, 17, 1, 1}, {k, 511, 1, 1}, Layout::Contiguous, 2);
@@ -352,7 +339,7 @@ std::vector<float> probe_outputs(Weights& weights, const std::vector<float>& pro
 // place of a full tile, in a remainder tile, after a column chunk boundary, or with the weight
 // rows split differently over threads. Batched sequences rely on this to stay identical.
 TEST(MulMat, ColumnPositionKeepsBits) {
-  for_each_target([] {
+  test::for_each_simd_target([] {
     for (GgmlType type : kWeightTypes) {
       SCOPED_TRACE(std::string(type_name(type)) + " on " + matmul::kernel_target_name());
       const int64_t k = test_k(type);
@@ -460,7 +447,7 @@ void check_packed_activation(GgmlType weight_type, int64_t k) {
 }
 
 TEST(QuantizeActivation, MatchesReferenceQuantizers) {
-  for_each_target([] {
+  test::for_each_simd_target([] {
     for (GgmlType type : {GgmlType::Q8_0, GgmlType::Q4_1, GgmlType::Q4_K}) {
       check_packed_activation(type, 512);
     }
@@ -475,7 +462,7 @@ TEST(RoundToType, MatchesScalarConverters) {
   const float special[] = {1e-7f, -3e-6f, 6.1e-5f, 65504.0f, 65520.0f, -1e5f, 1.0f + 0x1p-11f,
                            1.0f + 0x1p-8f, 0.0f, -0.0f, 3.0f * 0x1p-25f};
   std::copy(std::begin(special), std::end(special), x.begin() + 500);
-  for_each_target([&] {
+  test::for_each_simd_target([&] {
     for (GgmlType type : {GgmlType::F16, GgmlType::BF16}) {
       SCOPED_TRACE(std::string(type_name(type)) + " on " + matmul::kernel_target_name());
       std::vector<float> rounded(x.size());

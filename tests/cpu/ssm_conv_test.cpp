@@ -10,13 +10,17 @@
 #include <vector>
 
 #include "backends/cpu/kernels.h"
+#include "cpu/compare.h"
 #include "cpu/recurrent_reference.h"
-#include "hwy/targets.h"
+#include "cpu/targets.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
 
 namespace hllm::cpu {
 namespace {
+
+using test::expect_close;
+using test::for_each_simd_target;
 
 struct ConvShape {
   int64_t n_channels = 37;  // not a multiple of any SIMD width, so the scalar tail runs too
@@ -99,36 +103,6 @@ std::vector<float> run_ssm_conv(const ConvShape& shape, const ConvInputs& in,
   CpuContext ctx(pool);
   compute_ssm_conv(dst, ctx);
   return out;
-}
-
-// Expects |expected - actual| <= tolerance everywhere; a failure names the worst element.
-template <typename Expected, typename Actual>
-void expect_close(const std::vector<Expected>& expected, const std::vector<Actual>& actual,
-                  double tolerance, const std::string& what) {
-  ASSERT_EQ(expected.size(), actual.size()) << what;
-  size_t worst = 0;
-  double worst_error = -1.0;
-  for (size_t i = 0; i < expected.size(); ++i) {
-    const double error = std::fabs(static_cast<double>(expected[i]) - actual[i]);
-    if (!(error <= worst_error)) {  // also picks up NaN
-      worst = i;
-      worst_error = error;
-      if (std::isnan(error)) break;
-    }
-  }
-  EXPECT_LE(worst_error, tolerance)
-      << what << ": worst element " << worst << " expected " << expected[worst] << " actual "
-      << actual[worst] << " tolerance " << tolerance;
-}
-
-template <typename Check>
-void for_each_simd_target(const Check& check) {
-  for (const int64_t target : hwy::SupportedAndGeneratedTargets()) {
-    SCOPED_TRACE(hwy::TargetName(target));
-    hwy::SetSupportedTargetsForTest(target);
-    check();
-  }
-  hwy::SetSupportedTargetsForTest(0);
 }
 
 std::vector<float> absolute(std::vector<float> values) {
