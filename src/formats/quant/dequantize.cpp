@@ -1,6 +1,7 @@
 // Reference dequantizers: one plain loop per block format, written for clarity and exactness.
 // The CPU backend has its own vectorized kernels; these are what they are tested against.
 #include <cstring>
+#include <type_traits>
 
 #include "formats/quant/quant.h"
 #include "formats/quant/quant_internal.h"
@@ -109,9 +110,13 @@ void dequantize_q3_k(const BlockQ3_K* blocks, float* y, int64_t n_blocks) {
   }
 }
 
-void dequantize_q4_k(const BlockQ4_K* blocks, float* y, int64_t n_blocks) {
+namespace {
+
+// Q4_K and Q5_K share their scales and nibble layout; Q5_K adds a fifth bit from qh.
+template <typename Block>
+void dequantize_k4(const Block* blocks, float* y, int64_t n_blocks) {
   for (int64_t b = 0; b < n_blocks; ++b, y += kSuperBlockSize) {
-    const BlockQ4_K& block = blocks[b];
+    const Block& block = blocks[b];
     const float d = fp16_to_float(block.d);
     const float dmin = fp16_to_float(block.dmin);
     for (int j = 0; j < 8; ++j) {
@@ -122,30 +127,23 @@ void dequantize_q4_k(const BlockQ4_K* blocks, float* y, int64_t n_blocks) {
       // Sub-blocks 2c and 2c + 1 share the bytes qs[32c ... 32c + 31].
       const uint8_t* qs = block.qs + 32 * (j / 2);
       const int shift = 4 * (j % 2);
-      for (int l = 0; l < 32; ++l)
-        y[32 * j + l] = step * ((qs[l] >> shift) & 0xf) - offset;
-    }
-  }
-}
-
-void dequantize_q5_k(const BlockQ5_K* blocks, float* y, int64_t n_blocks) {
-  for (int64_t b = 0; b < n_blocks; ++b, y += kSuperBlockSize) {
-    const BlockQ5_K& block = blocks[b];
-    const float d = fp16_to_float(block.d);
-    const float dmin = fp16_to_float(block.dmin);
-    for (int j = 0; j < 8; ++j) {
-      int scale, min;
-      k4_scale_min(block.scales, j, &scale, &min);
-      const float step = d * scale;
-      const float offset = dmin * min;
-      const uint8_t* qs = block.qs + 32 * (j / 2);
-      const int shift = 4 * (j % 2);
       for (int l = 0; l < 32; ++l) {
-        const int q = ((qs[l] >> shift) & 0xf) | ((block.qh[l] >> j) & 1) << 4;
+        int q = (qs[l] >> shift) & 0xf;
+        if constexpr (std::is_same_v<Block, BlockQ5_K>) q |= ((block.qh[l] >> j) & 1) << 4;
         y[32 * j + l] = step * q - offset;
       }
     }
   }
+}
+
+}  // namespace
+
+void dequantize_q4_k(const BlockQ4_K* blocks, float* y, int64_t n_blocks) {
+  dequantize_k4(blocks, y, n_blocks);
+}
+
+void dequantize_q5_k(const BlockQ5_K* blocks, float* y, int64_t n_blocks) {
+  dequantize_k4(blocks, y, n_blocks);
 }
 
 void dequantize_q6_k(const BlockQ6_K* blocks, float* y, int64_t n_blocks) {
