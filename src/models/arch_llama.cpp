@@ -5,6 +5,14 @@
 namespace hllm {
 namespace {
 
+using arch::attn_k;
+using arch::attn_output;
+using arch::attn_v;
+using arch::embd_vector;
+using arch::global;
+using arch::layer;
+using arch::token_embd;
+
 HParams read_llama_hparams(const HParamReader& reader) {
   HParams hp;
   hp.n_embd = reader.require_int(Key::EmbeddingLength);
@@ -37,27 +45,13 @@ std::vector<LayerKind> llama_layers(const HParams& hp) {
   return std::vector<LayerKind>(hp.n_layer, LayerKind::Attention);
 }
 
-// Tensor shapes, fastest dimension first. A projection [n_in, n_out] maps n_in to n_out.
-Shape embd_vector(const HParams& hp) {
-  return {hp.n_embd};
-}
-Shape token_embd(const HParams& hp) {
-  return {hp.n_embd, hp.n_vocab};
-}
+// Tensor shapes, fastest dimension first, beyond the shared ones of arch::. A projection
+// [n_in, n_out] maps n_in to n_out.
 Shape rope_freqs(const HParams& hp) {
   return {hp.n_rot / 2};
 }
 Shape attn_q(const HParams& hp) {
   return {hp.n_embd, hp.n_head * hp.head_dim_k};
-}
-Shape attn_k(const HParams& hp) {
-  return {hp.n_embd, hp.n_head_kv * hp.head_dim_k};
-}
-Shape attn_v(const HParams& hp) {
-  return {hp.n_embd, hp.n_head_kv * hp.head_dim_v};
-}
-Shape attn_output(const HParams& hp) {
-  return {hp.n_head * hp.head_dim_v, hp.n_embd};
 }
 Shape ffn_in(const HParams& hp) {
   return {hp.n_embd, hp.n_ff};
@@ -66,18 +60,10 @@ Shape ffn_down(const HParams& hp) {
   return {hp.n_ff, hp.n_embd};
 }
 
-TensorSpec global(TensorId id, Role role, bool required, TypeRule types,
-                  Shape (*shape)(const HParams&)) {
-  return {id, role, Scope::Global, required, Layout::Standard, types, shape};
-}
-
-TensorSpec layer(TensorId id, TypeRule types, Shape (*shape)(const HParams&)) {
-  return {id, Role::Layer, Scope::EveryLayer, true, Layout::Standard, types, shape};
-}
-
 ArchRecord make_llama() {
   constexpr TypeRule kAny = TypeRule::Any;
   constexpr TypeRule kFloat = TypeRule::FloatOnly;
+  constexpr Scope kEvery = Scope::EveryLayer;
   ArchRecord record;
   record.name = "llama";
   record.description = "dense decoder: attention with RoPE and a SwiGLU feed-forward block";
@@ -91,15 +77,15 @@ ArchRecord make_llama() {
       global(TensorId::Output, Role::Output, false, kAny, token_embd),
       // Llama 3.1 stores its frequency scaling factors for long contexts here.
       global(TensorId::RopeFreqs, Role::Layer, false, kFloat, rope_freqs),
-      layer(TensorId::AttnNorm, kFloat, embd_vector),
-      layer(TensorId::AttnQ, kAny, attn_q),
-      layer(TensorId::AttnK, kAny, attn_k),
-      layer(TensorId::AttnV, kAny, attn_v),
-      layer(TensorId::AttnOutput, kAny, attn_output),
-      layer(TensorId::FfnNorm, kFloat, embd_vector),
-      layer(TensorId::FfnGate, kAny, ffn_in),
-      layer(TensorId::FfnUp, kAny, ffn_in),
-      layer(TensorId::FfnDown, kAny, ffn_down),
+      layer(TensorId::AttnNorm, kEvery, kFloat, embd_vector),
+      layer(TensorId::AttnQ, kEvery, kAny, attn_q),
+      layer(TensorId::AttnK, kEvery, kAny, attn_k),
+      layer(TensorId::AttnV, kEvery, kAny, attn_v),
+      layer(TensorId::AttnOutput, kEvery, kAny, attn_output),
+      layer(TensorId::FfnNorm, kEvery, kFloat, embd_vector),
+      layer(TensorId::FfnGate, kEvery, kAny, ffn_in),
+      layer(TensorId::FfnUp, kEvery, kAny, ffn_in),
+      layer(TensorId::FfnDown, kEvery, kAny, ffn_down),
   };
   return record;
 }

@@ -9,6 +9,15 @@
 namespace hllm {
 namespace {
 
+using arch::attn_k;
+using arch::attn_output;
+using arch::attn_v;
+using arch::embd_vector;
+using arch::global;
+using arch::layer;
+using arch::ShapeFn;
+using arch::token_embd;
+
 void check_qwen3next_hparams(const HParamReader& reader, const HParams& hp, HParamCheck& check) {
   auto key = [&](Key k) { return reader.key(k); };
   check_attention_hparams(reader, hp, check);
@@ -85,26 +94,12 @@ std::vector<LayerKind> qwen3next_layers(const HParams& hp) {
   return layers;
 }
 
-// Tensor shapes, fastest dimension first. A projection [n_in, n_out] maps n_in to n_out.
-Shape embd_vector(const HParams& hp) {
-  return {hp.n_embd};
-}
-Shape token_embd(const HParams& hp) {
-  return {hp.n_embd, hp.n_vocab};
-}
+// Tensor shapes, fastest dimension first, beyond the shared ones of arch::. A projection
+// [n_in, n_out] maps n_in to n_out.
 
 // Gated attention. attn_q holds, per head, the query followed by its output gate.
 Shape attn_q(const HParams& hp) {
   return {hp.n_embd, hp.n_head * hp.head_dim_k * 2};
-}
-Shape attn_k(const HParams& hp) {
-  return {hp.n_embd, hp.n_head_kv * hp.head_dim_k};
-}
-Shape attn_v(const HParams& hp) {
-  return {hp.n_embd, hp.n_head_kv * hp.head_dim_v};
-}
-Shape attn_output(const HParams& hp) {
-  return {hp.n_head * hp.head_dim_v, hp.n_embd};
 }
 Shape head_vector(const HParams& hp) {
   return {hp.head_dim_k};
@@ -170,18 +165,8 @@ Shape nextn_eh_proj(const HParams& hp) {
   return {2 * hp.n_embd, hp.n_embd};
 }
 
-using ShapeFn = Shape (*)(const HParams&);
 constexpr TypeRule kAny = TypeRule::Any;
 constexpr TypeRule kFloat = TypeRule::FloatOnly;
-
-TensorSpec global(TensorId id, Role role, bool required, TypeRule types, ShapeFn shape) {
-  return {id, role, Scope::Global, required, Layout::Standard, types, shape};
-}
-
-TensorSpec layer(TensorId id, Scope scope, TypeRule types, ShapeFn shape,
-                 Layout layout = Layout::Standard) {
-  return {id, Role::Layer, scope, true, layout, types, shape};
-}
 
 TensorSpec nextn(TensorId id, TypeRule types, ShapeFn shape) {
   return {id, Role::Layer, Scope::NextnLayers, false, Layout::Standard, types, shape};

@@ -48,6 +48,34 @@ const ArchRecord& find_arch(std::string_view name) {
   return *record;
 }
 
+namespace arch {
+
+TensorSpec global(TensorId id, Role role, bool required, TypeRule types, ShapeFn shape) {
+  return {id, role, Scope::Global, required, Layout::Standard, types, shape};
+}
+
+TensorSpec layer(TensorId id, Scope scope, TypeRule types, ShapeFn shape, Layout layout) {
+  return {id, Role::Layer, scope, true, layout, types, shape};
+}
+
+Shape embd_vector(const HParams& hp) {
+  return {hp.n_embd};
+}
+Shape token_embd(const HParams& hp) {
+  return {hp.n_embd, hp.n_vocab};
+}
+Shape attn_k(const HParams& hp) {
+  return {hp.n_embd, hp.n_head_kv * hp.head_dim_k};
+}
+Shape attn_v(const HParams& hp) {
+  return {hp.n_embd, hp.n_head_kv * hp.head_dim_v};
+}
+Shape attn_output(const HParams& hp) {
+  return {hp.n_head * hp.head_dim_v, hp.n_embd};
+}
+
+}  // namespace arch
+
 const TensorSpec* ArchRecord::find_spec(TensorId id) const {
   for (const TensorSpec& spec : tensors) {
     if (spec.id == id) return &spec;

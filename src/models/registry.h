@@ -79,6 +79,27 @@ struct TensorSpec {
   Shape (*shape)(const HParams& hp);  // expected ne, fastest dimension first
 };
 
+// Builders and shapes that several architecture records use in their tensor tables.
+namespace arch {
+
+using ShapeFn = Shape (*)(const HParams& hp);
+
+// Returns the spec of a tensor outside the per-layer tables, in files of every layout.
+TensorSpec global(TensorId id, Role role, bool required, TypeRule types, ShapeFn shape);
+
+// Returns the spec of a required tensor of every layer in scope, present in files of layout.
+TensorSpec layer(TensorId id, Scope scope, TypeRule types, ShapeFn shape,
+                 Layout layout = Layout::Standard);
+
+// Shapes, fastest dimension first. A projection [n_in, n_out] maps n_in to n_out.
+Shape embd_vector(const HParams& hp);  // [n_embd]: norms of the residual stream
+Shape token_embd(const HParams& hp);   // [n_embd, n_vocab]
+Shape attn_k(const HParams& hp);       // [n_embd, n_head_kv * head_dim_k]
+Shape attn_v(const HParams& hp);       // [n_embd, n_head_kv * head_dim_v]
+Shape attn_output(const HParams& hp);  // [n_head * head_dim_v, n_embd]
+
+}  // namespace arch
+
 // One architecture.
 struct ArchRecord {
   std::string_view name;  // general.architecture, and the prefix of its metadata keys
