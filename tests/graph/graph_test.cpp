@@ -6,21 +6,13 @@
 #include "graph/allocator.h"
 #include "graph/graph.h"
 #include "graph/ops.h"
+#include "support/errors.h"
 #include "util/error.h"
 
 namespace hllm {
 namespace {
 
-// Runs build and returns the message of the Error it throws, or "" when it throws none.
-template <class Build>
-std::string error_message(const Build& build) {
-  try {
-    build();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_message;
 
 TEST(Graph, LeavesAndNodesKeepOrder) {
   Graph g;

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -16,6 +15,7 @@
 
 #include "formats/gguf.h"
 #include "models/registry.h"
+#include "support/errors.h"
 #include "support/fixtures.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
@@ -23,6 +23,7 @@
 namespace hllm {
 namespace {
 
+using test::error_message;
 using test::fixture;
 
 // Small overrides that keep every preset fast to write.
@@ -329,42 +330,34 @@ TEST(SynthTest, QuantizedTypeNeedsQuantizer) {
   EXPECT_FALSE(std::ifstream(path).good()) << "a failed write left a file behind";
 }
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(SynthTest, BadConfigurationsAreRejected) {
-  EXPECT_NE(error_of([] { synth_config_from_preset("gpt-5"); }).find("known presets"),
+  EXPECT_NE(error_message([] { synth_config_from_preset("gpt-5"); }).find("known presets"),
             std::string::npos);
   SynthConfig config = small_config("qwen3next-tiny");
-  EXPECT_NE(error_of([&] { set_synth_hparam(config, "no_such_key", "1"); }).find("unknown"),
+  EXPECT_NE(error_message([&] { set_synth_hparam(config, "no_such_key", "1"); }).find("unknown"),
             std::string::npos);
   EXPECT_NE(
-      error_of([&] { set_synth_hparam(config, "block_count", "two"); }).find("not an integer"),
+      error_message([&] { set_synth_hparam(config, "block_count", "two"); }).find("not an integer"),
       std::string::npos);
-  EXPECT_NE(error_of([&] {
+  EXPECT_NE(error_message([&] {
               set_synth_hparam(config, "rope.freq_base", "fast");
             }).find("not a finite number"),
             std::string::npos);
 
   SynthConfig small_vocab = small_config("qwen3next-tiny");
   set_synth_hparam(small_vocab, "vocab_size", "100");
-  EXPECT_NE(error_of([&] { plan_synth_model(small_vocab); }).find("too small"), std::string::npos);
+  EXPECT_NE(error_message([&] { plan_synth_model(small_vocab); }).find("too small"),
+            std::string::npos);
 
   // 3 key/value heads do not divide 4 query heads: the registry's reader rejects it.
   SynthConfig heads = small_config("llama-7b");
   set_synth_hparam(heads, "attention.head_count_kv", "3");
-  const std::string message = error_of([&] { plan_synth_model(heads); });
+  const std::string message = error_message([&] { plan_synth_model(heads); });
   EXPECT_NE(message.find("head_count_kv"), std::string::npos) << message;
 
   SynthConfig layout = small_config("llama-7b");
   layout.layout = Layout::FusedSsmIn;
-  EXPECT_NE(error_of([&] { plan_synth_model(layout); }).find("layout"), std::string::npos);
+  EXPECT_NE(error_message([&] { plan_synth_model(layout); }).find("layout"), std::string::npos);
 }
 
 TEST(SynthTest, KeysAcceptPrefixAndFieldNames) {

@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <functional>
 #include <map>
 #include <memory>
 #include <ostream>
@@ -18,6 +17,7 @@
 #include "formats/quant/quant.h"
 #include "models/registry.h"
 #include "models/synth.h"
+#include "support/errors.h"
 #include "support/fixtures.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
@@ -31,6 +31,7 @@ void PrintTo(GgmlType type, std::ostream* out) {
 
 namespace {
 
+using test::error_message;
 using test::fixture;
 
 // Writes an F32 model with random weights, small enough that converting it into every file type
@@ -272,19 +273,11 @@ TEST_F(QuantizeFileTest, QuantizedSourceIsRequantizedWithWarning) {
   }
 }
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST_F(QuantizeFileTest, BadArgumentsAreRejected) {
   const std::string missing = *dir_ + "/missing.gguf";
-  EXPECT_FALSE(error_of([&] { run(missing, *dir_ + "/x.gguf", FileType::MostlyQ8_0); }).empty());
-  const std::string same = error_of([&] { run(*llama_, *llama_, FileType::MostlyQ8_0); });
+  EXPECT_FALSE(
+      error_message([&] { run(missing, *dir_ + "/x.gguf", FileType::MostlyQ8_0); }).empty());
+  const std::string same = error_message([&] { run(*llama_, *llama_, FileType::MostlyQ8_0); });
   EXPECT_NE(same.find("is the input file"), std::string::npos) << same;
   EXPECT_TRUE(GgufFile::open(*llama_) != nullptr) << "the input was damaged";
 }
