@@ -352,23 +352,8 @@ std::vector<SynthTensor> list_tensors(const ArchRecord& record, const HParams& h
 }
 
 void assign_types(SynthPlan& plan) {
-  MixModel model;
-  model.arch = plan.config.arch;
-  model.n_block = plan.hp.n_block;
-  model.n_expert = plan.hp.n_expert;
-  model.n_head = plan.hp.n_head;
-  model.n_head_kv = plan.hp.n_head_kv;
-  std::vector<MixTensor> mix;
-  for (const SynthTensor& tensor : plan.tensors) {
-    MixTensor entry;
-    entry.name = tensor.name;
-    entry.id = tensor.id;
-    entry.layer = tensor.layer;
-    entry.source_type = GgmlType::F32;
-    std::copy(tensor.ne.begin(), tensor.ne.end(), entry.ne.begin());
-    mix.push_back(std::move(entry));
-  }
-  const std::vector<TypeChoice> choices = choose_types(plan.config.file_type, model, mix);
+  const std::vector<TypeChoice> choices =
+      choose_types(plan.config.file_type, synth_mix_model(plan), synth_mix_tensors(plan));
   const GgmlType base = file_type_info(plan.config.file_type).base;
   plan.tensor_bytes = 0;
   for (size_t i = 0; i < plan.tensors.size(); ++i) {
@@ -503,6 +488,30 @@ int64_t SynthTensor::n_elements() const {
   for (int64_t d : ne)
     n *= d;
   return n;
+}
+
+MixModel synth_mix_model(const SynthPlan& plan) {
+  MixModel model;
+  model.arch = plan.config.arch;
+  model.n_block = plan.hp.n_block;
+  model.n_expert = plan.hp.n_expert;
+  model.n_head = plan.hp.n_head;
+  model.n_head_kv = plan.hp.n_head_kv;
+  return model;
+}
+
+std::vector<MixTensor> synth_mix_tensors(const SynthPlan& plan) {
+  std::vector<MixTensor> mix;
+  for (const SynthTensor& tensor : plan.tensors) {
+    MixTensor entry;
+    entry.name = tensor.name;
+    entry.id = tensor.id;
+    entry.layer = tensor.layer;
+    entry.source_type = GgmlType::F32;
+    std::copy(tensor.ne.begin(), tensor.ne.end(), entry.ne.begin());
+    mix.push_back(std::move(entry));
+  }
+  return mix;
 }
 
 SynthPlan plan_synth_model(const SynthConfig& config) {

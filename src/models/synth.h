@@ -109,6 +109,10 @@ struct SynthPlan {
 // their types. Throws Error naming every broken hyperparameter rule.
 SynthPlan plan_synth_model(const SynthConfig& config);
 
+// Returns the plan's model and tensors (from F32 sources) as the quantization mixes take them.
+MixModel synth_mix_model(const SynthPlan& plan);
+std::vector<MixTensor> synth_mix_tensors(const SynthPlan& plan);
+
 // Writes count values of tensor index, starting at element first (row-major, fastest dimension
 // first), into out. The same arguments always give the same values.
 void generate_tensor_values(const SynthPlan& plan, size_t index, int64_t first, int64_t count,

@@ -27,30 +27,6 @@ namespace {
 
 using test::fixture;
 
-std::vector<MixTensor> plan_tensors(const SynthPlan& plan) {
-  std::vector<MixTensor> tensors;
-  for (const SynthTensor& tensor : plan.tensors) {
-    MixTensor entry;
-    entry.name = tensor.name;
-    entry.id = tensor.id;
-    entry.layer = tensor.layer;
-    entry.source_type = GgmlType::F32;
-    std::copy(tensor.ne.begin(), tensor.ne.end(), entry.ne.begin());
-    tensors.push_back(entry);
-  }
-  return tensors;
-}
-
-MixModel plan_model(const SynthPlan& plan) {
-  MixModel model;
-  model.arch = plan.config.arch;
-  model.n_block = plan.hp.n_block;
-  model.n_expert = plan.hp.n_expert;
-  model.n_head = plan.hp.n_head;
-  model.n_head_kv = plan.hp.n_head_kv;
-  return model;
-}
-
 // A llama of 8 layers whose rows all fill 256-element blocks.
 SynthPlan small_llama(bool tie_output = false) {
   SynthConfig config = synth_config_from_preset("llama-7b");
@@ -68,9 +44,9 @@ SynthPlan small_llama(bool tie_output = false) {
 // Returns the chosen type per tensor name.
 std::map<std::string, GgmlType> choose_by_name(FileType file_type, const SynthPlan& plan,
                                                const MixOptions& options = {}) {
-  const std::vector<MixTensor> tensors = plan_tensors(plan);
+  const std::vector<MixTensor> tensors = synth_mix_tensors(plan);
   const std::vector<TypeChoice> choices =
-      choose_types(file_type, plan_model(plan), tensors, options);
+      choose_types(file_type, synth_mix_model(plan), tensors, options);
   std::map<std::string, GgmlType> by_name;
   for (size_t i = 0; i < tensors.size(); ++i)
     by_name[tensors[i].name] = choices[i].type;
@@ -218,9 +194,9 @@ TEST(QuantMixTest, FallbackForShortRows) {
   set_synth_hparam(config, "vocab_size", "300");
   config.file_type = FileType::AllF32;
   const SynthPlan plan = plan_synth_model(config);
-  const std::vector<MixTensor> tensors = plan_tensors(plan);
+  const std::vector<MixTensor> tensors = synth_mix_tensors(plan);
   const std::vector<TypeChoice> choices =
-      choose_types(FileType::MostlyQ4_K_M, plan_model(plan), tensors);
+      choose_types(FileType::MostlyQ4_K_M, synth_mix_model(plan), tensors);
   std::map<std::string, TypeChoice> by_name;
   for (size_t i = 0; i < tensors.size(); ++i)
     by_name[tensors[i].name] = choices[i];
