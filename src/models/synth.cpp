@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "formats/gguf_writer.h"
+#include "text/byte_alphabet.h"
 #include "util/error.h"
 #include "util/half.h"
 #include "util/thread_pool.h"
@@ -186,34 +187,17 @@ HParams derive_hparams(const SynthConfig& config) {
   return hp;
 }
 
-// Byte-level BPE as GPT-2 defines it: each byte maps to one printable character. The printable
-// Latin-1 bytes map to themselves and come first in the token list; the others map to U+0100
-// onwards in byte order.
+// The 256 byte tokens of byte-level BPE in GPT-2's order: the bytes that the alphabet shows as
+// themselves first, then the others, each in byte order.
 std::vector<std::string> byte_tokens() {
-  std::vector<int> bytes;
-  for (int b = '!'; b <= '~'; ++b)
-    bytes.push_back(b);
-  for (int b = 0xA1; b <= 0xAC; ++b)
-    bytes.push_back(b);
-  for (int b = 0xAE; b <= 0xFF; ++b)
-    bytes.push_back(b);
-  std::vector<uint32_t> code_points(bytes.begin(), bytes.end());
-  uint32_t next = 256;
-  for (int b = 0; b < 256; ++b) {
-    if (std::find(bytes.begin(), bytes.end(), b) != bytes.end()) continue;
-    bytes.push_back(b);
-    code_points.push_back(next++);
-  }
   std::vector<std::string> tokens;
-  for (uint32_t cp : code_points) {
-    std::string utf8;
-    if (cp < 0x80) {
-      utf8 += static_cast<char>(cp);
-    } else {
-      utf8 += static_cast<char>(0xC0 | (cp >> 6));
-      utf8 += static_cast<char>(0x80 | (cp & 0x3F));
+  for (const bool itself : {true, false}) {
+    for (int b = 0; b < 256; ++b) {
+      const auto byte = static_cast<uint8_t>(b);
+      if (text::byte_maps_to_itself(byte) == itself) {
+        tokens.push_back(text::byte_to_alphabet(byte));
+      }
     }
-    tokens.push_back(std::move(utf8));
   }
   return tokens;
 }
@@ -535,9 +519,11 @@ SynthPlan plan_synth_model(const SynthConfig& config) {
   for (Key key : hparam_keys(config.arch, hp)) {
     metadata.emplace_back(key_name(key, config.arch), hparam_value(key, hp));
   }
-  metadata.emplace_back(key_name(Key::GeneralFileType, ""), GgufValue::u32(static_cast<uint32_t>(config.file_type)));
+  metadata.emplace_back(key_name(Key::GeneralFileType, ""),
+                        GgufValue::u32(static_cast<uint32_t>(config.file_type)));
   if (type_traits(file_type.base).quantized) {
-    metadata.emplace_back(key_name(Key::GeneralQuantizationVersion, ""), GgufValue::u32(kQuantizationVersion));
+    metadata.emplace_back(key_name(Key::GeneralQuantizationVersion, ""),
+                          GgufValue::u32(kQuantizationVersion));
   }
   for (auto& entry : vocabulary)
     metadata.push_back(std::move(entry));

@@ -8,11 +8,6 @@ namespace hllm::text {
 
 namespace {
 
-bool maps_to_itself(int byte) {
-  return (byte >= 0x21 && byte <= 0x7E) || (byte >= 0xA1 && byte <= 0xAC) ||
-         (byte >= 0xAE && byte <= 0xFF);
-}
-
 struct Alphabet {
   std::array<std::string, 256> encoded;
   // Code points U+0000..U+01FF cover the whole alphabet; -1 marks characters outside it.
@@ -22,7 +17,8 @@ struct Alphabet {
     decoded.fill(-1);
     uint32_t next_code_point = 0x100;
     for (int byte = 0; byte < 256; ++byte) {
-      const uint32_t code_point = maps_to_itself(byte) ? byte : next_code_point++;
+      const bool itself = byte_maps_to_itself(static_cast<uint8_t>(byte));
+      const uint32_t code_point = itself ? byte : next_code_point++;
       append_utf8(encoded[byte], code_point);
       decoded[code_point] = static_cast<int16_t>(byte);
     }
@@ -35,6 +31,10 @@ const Alphabet& alphabet() {
 }
 
 }  // namespace
+
+bool byte_maps_to_itself(uint8_t byte) {
+  return (byte >= 0x21 && byte <= 0x7E) || (byte >= 0xA1 && byte <= 0xAC) || byte >= 0xAE;
+}
 
 const std::string& byte_to_alphabet(uint8_t byte) {
   return alphabet().encoded[byte];

@@ -10,6 +10,9 @@
 
 namespace hllm::text {
 
+// Whether byte is shown as the character of the same code point (the printable Latin-1 bytes).
+bool byte_maps_to_itself(uint8_t byte);
+
 // Returns the UTF-8 encoding of the alphabet character that stands for byte.
 const std::string& byte_to_alphabet(uint8_t byte);
 
