@@ -151,7 +151,7 @@ json profile_json(const ProfileSummary& profile) {
               {"nodes", entries(profile.nodes, true)}};
 }
 
-// Nanoseconds as whole numbers, as llama-bench writes them.
+// Rounds nanoseconds to whole numbers, as llama-bench writes them.
 std::vector<long long> whole_nanoseconds(const std::vector<double>& samples) {
   std::vector<long long> whole;
   for (double ns : samples) whole.push_back(std::llround(ns));
@@ -216,8 +216,9 @@ std::string csv_row(const BenchModelInfo& model, const BenchResult& result) {
       csv_field(model.path), csv_field(model.type), csv_field(model.arch),
       csv_field(model.weight_type), model.size_bytes, model.n_params, model.bytes_per_token,
       csv_field(result.device), result.n_threads, result.n_ubatch, result.test.name(),
-      result.test.n_prompt, result.test.n_gen, join_ns(result.samples_ns), join_ts(result.samples_ts),
-      result.avg_ns, result.stddev_ns, result.avg_ts, result.stddev_ts, result.nodes,
+      result.test.n_prompt, result.test.n_gen, join_ns(result.samples_ns),
+      join_ts(result.samples_ts), result.avg_ns, result.stddev_ns, result.avg_ts,
+      result.stddev_ts, result.nodes,
       result.splits > 0 ? fmt::format("{}", result.splits) : "",
       result.bandwidth_gbs ? fmt::format("{:.6g}", *result.bandwidth_gbs) : "");
 }

@@ -22,8 +22,8 @@ CommandRegistration::CommandRegistration(const char* name, CommandSetup setup) {
 
 namespace {
 
-// The first word of the command line that is not a program option or its value: the subcommand's
-// name, or nullptr when there is none.
+// Returns the first word of the command line that is not a program option or its value (the
+// subcommand's name), or nullptr when there is none.
 const char* command_word(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string word = argv[i];

@@ -20,7 +20,7 @@ namespace hllm::cpu {
 namespace {
 
 constexpr float kNegativeInfinity = -std::numeric_limits<float>::infinity();
-// Most query heads one work item computes together; larger groups are split.
+// Largest number of query heads that one work item computes together. Larger groups are split.
 constexpr int64_t kMaxGroupHeads = 16;
 
 struct AttentionShape {

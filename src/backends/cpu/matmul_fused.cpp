@@ -43,12 +43,12 @@ inline __m512 AccumulateLanes(__m512 acc, __m512i dot, __m512 weight_scale, __m5
   return _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(weight_scale, x_scale), acc);
 }
 
-// 64 bytes from two 32-byte halves.
+// Joins two 32-byte halves into 64 bytes.
 inline __m512i Join(__m256i low, __m256i high) {
   return _mm512_inserti64x4(_mm512_castsi256_si512(low), high, 1);
 }
 
-// 16 lane scales: low in lanes 0..7, high in lanes 8..15.
+// Returns 16 lane scales: low in lanes 0..7, high in lanes 8..15.
 inline __m512 JoinScales(float low, float high) {
   return _mm512_insertf32x8(_mm512_set1_ps(low), _mm256_set1_ps(high), 1);
 }
@@ -87,8 +87,8 @@ float DotQ8_0(const uint8_t* row, int64_t k, const PackedActivation& x) {
   return _mm512_reduce_add_ps(acc);
 }
 
-// The eight 6-bit scales and eight 6-bit mins of a Q4_K or Q5_K block (see k4_scale_min) as
-// floats d * scale_j in lanes 0..7 and -dmin * min_j in lanes 8..15. Each product is the one
+// Returns the eight 6-bit scales and eight 6-bit mins of a Q4_K or Q5_K block (see k4_scale_min)
+// as floats d * scale_j in lanes 0..7 and -dmin * min_j in lanes 8..15. Each product is the one
 // unpack_weights computes.
 inline __m512 DecodeK4Scales(const uint8_t* packed, float d, float dmin) {
   uint32_t words[3];
@@ -109,20 +109,21 @@ inline __m512 DecodeK4Scales(const uint8_t* packed, float d, float dmin) {
   return _mm512_mul_ps(factors, _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(bytes)));
 }
 
-// Lane l of a 64-element chunk c covers elements 64c + 4l ... 64c + 4l + 3, in sub-block
-// 2c + l / 8.
+// Returns the scale lane of each lane of 64-element chunk c: lane l covers elements
+// 64c + 4l ... 64c + 4l + 3, in sub-block 2c + l / 8.
 inline __m512i K4ChunkScaleIndex(int chunk) {
   return _mm512_add_epi32(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0),
                           _mm512_set1_epi32(2 * chunk));
 }
 
-// Min group g (16 elements) of a block belongs to sub-block g / 2, whose min is lane 8 + g / 2.
+// Returns the min lane of each 16-element min group g: sub-block g / 2, whose min is lane
+// 8 + g / 2.
 inline __m512i K4MinIndex() {
   return _mm512_set_epi32(15, 15, 14, 14, 13, 13, 12, 12, 11, 11, 10, 10, 9, 9, 8, 8);
 }
 
-// Codes of one 64-element chunk of a Q4_K super-block in element order: the low nibbles of its
-// 32 bytes, then the high nibbles.
+// Returns the codes of one 64-element chunk of a Q4_K super-block in element order: the low
+// nibbles of its 32 bytes, then the high nibbles.
 inline __m512i Q4_KChunk(const BlockQ4_K& block, int chunk) {
   const __m256i low_mask = _mm256_set1_epi8(0x0f);
   const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(block.qs) + chunk);
@@ -174,8 +175,8 @@ float DotK4(const uint8_t* row, int64_t k, const PackedActivation& x) {
   return _mm512_reduce_add_ps(acc) + _mm512_reduce_add_ps(min_acc);
 }
 
-// Codes of the two 64-element chunks of one 128-element half of a Q6_K super-block, in element
-// order.
+// Writes the codes of the two 64-element chunks of one 128-element half of a Q6_K super-block,
+// in element order.
 inline void Q6_KHalf(const BlockQ6_K& block, int half, __m512i* codes) {
   const __m512i low_mask = _mm512_set1_epi8(0x0f);
   const __m512i top_bits = _mm512_set1_epi8(0x30);
