@@ -14,6 +14,7 @@
 #include "cpu/compare.h"
 #include "cpu/recurrent_reference.h"
 #include "cpu/targets.h"
+#include "cpu/tensors.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
 
@@ -23,6 +24,7 @@ namespace {
 using test::DeltaRuleShape;
 using test::expect_close;
 using test::for_each_simd_target;
+using test::make_tensor;
 
 struct DeltaRuleInputs {
   std::vector<float> q, k;     // [dk, Hk, T, S], rows of unit length as the model passes them
@@ -80,18 +82,6 @@ DeltaRuleInputs random_inputs(const DeltaRuleShape& shape, uint32_t seed) {
 // How q, k and v are stored. Packed puts them side by side in each token's row of one buffer, as
 // views of a convolution output are; Interleaved also spaces elements two floats apart.
 enum class Layout { Contiguous, Packed, Interleaved };
-
-Tensor make_tensor(const char* name, GgmlType type, std::array<int64_t, kMaxDims> ne, void* data) {
-  Tensor tensor;
-  tensor.name = name;
-  tensor.type = type;
-  tensor.ne = ne;
-  tensor.nb[0] = type == GgmlType::I32 ? sizeof(int32_t) : sizeof(float);
-  for (int i = 1; i < kMaxDims; ++i)
-    tensor.nb[i] = tensor.nb[i - 1] * ne[i - 1];
-  tensor.data = data;
-  return tensor;
-}
 
 struct RunOptions {
   int32_t chunk_size = 64;  // 0 runs the recurrence

@@ -13,6 +13,7 @@
 #include "cpu/compare.h"
 #include "cpu/recurrent_reference.h"
 #include "cpu/targets.h"
+#include "cpu/tensors.h"
 #include "util/error.h"
 #include "util/thread_pool.h"
 
@@ -21,6 +22,7 @@ namespace {
 
 using test::expect_close;
 using test::for_each_simd_target;
+using test::make_tensor;
 
 struct ConvShape {
   int64_t n_channels = 37;  // not a multiple of any SIMD width, so the scalar tail runs too
@@ -52,18 +54,6 @@ ConvInputs random_inputs(const ConvShape& shape, uint32_t seed) {
     in.slots.push_back(static_cast<int32_t>(shape.n_slots - 1 - s));
   }
   return in;
-}
-
-Tensor make_tensor(const char* name, GgmlType type, std::array<int64_t, kMaxDims> ne, void* data) {
-  Tensor tensor;
-  tensor.name = name;
-  tensor.type = type;
-  tensor.ne = ne;
-  tensor.nb[0] = type == GgmlType::I32 ? sizeof(int32_t) : sizeof(float);
-  for (int i = 1; i < kMaxDims; ++i)
-    tensor.nb[i] = tensor.nb[i - 1] * ne[i - 1];
-  tensor.data = data;
-  return tensor;
 }
 
 struct RunOptions {
