@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <ostream>
 #include <string>
 
 #include "text/jinja/template.h"
@@ -18,6 +19,9 @@ struct RenderCase {
   const char* context;  // JSON object
   const char* expected;
 };
+
+// Prints the case's name, which test listings show, instead of its bytes.
+void PrintTo(const RenderCase& c, std::ostream* out) { *out << c.name; }
 
 const RenderCase kCases[] = {
     {"IfElifElse",

@@ -1,6 +1,8 @@
 // Every fixture model against llama.cpp's logits, at several micro-batch sizes and thread counts.
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 #include <fmt/format.h>
 
 #include "fixture_models.h"
@@ -17,6 +19,11 @@ struct LogitsCase {
   int ubatch;
   int threads;
 };
+
+// Prints the case as test listings show it, instead of its bytes.
+void PrintTo(const LogitsCase& c, std::ostream* out) {
+  *out << c.model.name << ", ubatch " << c.ubatch << ", " << c.threads << " threads";
+}
 
 std::vector<float> evaluate_prompt(const Model& model, const std::vector<int>& ids, int ubatch, int threads) {
   SessionOptions options;

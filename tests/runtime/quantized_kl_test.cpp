@@ -3,6 +3,8 @@
 // llama.cpp's logits for the same file quantized by llama.cpp.
 #include <gtest/gtest.h>
 
+#include <ostream>
+
 #include "runtime/logit_compare.h"
 #include "runtime/quantize_file.h"
 #include "runtime/session.h"
@@ -33,6 +35,9 @@ struct KlCase {
   FileType type;
   const char* llama_cpp_logits;  // llama.cpp's logits for the same source quantized by llama.cpp
 };
+
+// Prints the case as test listings show it, instead of its bytes.
+void PrintTo(const KlCase& c, std::ostream* out) { *out << c.llama_cpp_logits; }
 
 class QuantizedKlTest : public ::testing::TestWithParam<KlCase> {};
 
